@@ -1,0 +1,4 @@
+import { runCompressionBenchmark } from './benchmark.js';
+
+const args = new Set(process.argv.slice(2));
+await runCompressionBenchmark({ quick: args.has('--quick'), json: args.has('--json'), outDir: 'eval/results' });

@@ -1,0 +1,240 @@
+/**
+ * Chooses, for each page, the canvas and font size so that text tokens / visual tokens stays
+ * at or below the target ratio while glyphs stay as large as the canvas allows. Text that
+ * does not fit one canvas is split over several pages.
+ */
+import { InvalidInputError, RenderError } from '../src/errors.js';
+import type { TextTokenizer } from '../src/tokens/text-tokenizer.js';
+import type { CanvasSize, VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
+import { layoutForPlan, linesThatFit, type PageLayoutPlan } from './page-renderer.js';
+import { labelFor, type FontChoice, type RenderTurn } from './text-layout.js';
+
+export interface PlanOptions {
+  /** Target text tokens per visual token (10 = lossless tier, 20 = forgetting tier). */
+  readonly ratio: number;
+  readonly profile: VisionTokenProfile;
+  readonly tokenizer: TextTokenizer;
+  readonly font?: FontChoice;
+  /** Smallest font the planner may use, px. Below ~5 px no OCR model reads Latin text. */
+  readonly minFontSize?: number;
+  readonly maxFontSize?: number;
+  /** Largest canvas side the planner may use, px. */
+  readonly maxSide?: number;
+}
+
+/** Where a page's turn came from: source turn index and the character range of its content. */
+export interface TurnSlice {
+  readonly turn: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface PagePlan extends PageLayoutPlan {
+  readonly turns: readonly RenderTurn[];
+  readonly slices: readonly TurnSlice[];
+  readonly textTokens: number;
+  readonly visualTokens: number;
+  /** textTokens / visualTokens; never above the target. */
+  readonly ratio: number;
+  readonly profile: string;
+}
+
+const DEFAULTS = { font: 'auto' as FontChoice, minFontSize: 5, maxFontSize: 28, maxSide: 2048 };
+
+/** The text a page stands for, which its token count and fidelity are measured against. */
+export function pageSourceText(turns: readonly RenderTurn[]): string {
+  return turns
+    .map((t) => {
+      const label = labelFor(t);
+      return label ? `${label} ${t.content}` : t.content;
+    })
+    .join('\n');
+}
+
+export function lineHeightFor(fontSize: number): number {
+  return Math.max(Math.ceil(fontSize * 1.2), Math.ceil(fontSize) + 2);
+}
+
+export function marginFor(fontSize: number): number {
+  return Math.max(2, Math.round(fontSize * 0.6));
+}
+
+function layoutPlan(size: CanvasSize, fontSize: number, font: FontChoice): PageLayoutPlan {
+  return { width: size.width, height: size.height, fontSize, lineHeight: lineHeightFor(fontSize), margin: marginFor(fontSize), font };
+}
+
+/** Largest font size (in 0.25 px steps) at which the turns fit the canvas, or undefined. */
+export function fitFontSize(
+  turns: readonly RenderTurn[],
+  size: CanvasSize,
+  font: FontChoice,
+  minFontSize: number,
+  maxFontSize: number,
+): number | undefined {
+  const fits = (fs: number) => {
+    const plan = layoutPlan(size, fs, font);
+    return layoutForPlan(turns, plan).length <= linesThatFit(plan);
+  };
+  if (!fits(minFontSize)) return undefined;
+  let lo = Math.round(minFontSize * 4);
+  let hi = Math.round(maxFontSize * 4);
+  if (fits(hi / 4)) return hi / 4;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (fits(mid / 4)) lo = mid;
+    else hi = mid;
+  }
+  return lo / 4;
+}
+
+interface Segment {
+  readonly turn: number;
+  readonly start: number;
+  readonly end: number;
+  readonly tokens: number;
+}
+
+/** Cut each turn's content into lines (and long lines into word runs) with token counts. */
+function segmentTurns(turns: readonly RenderTurn[], tokenizer: TextTokenizer, maxTokens: number): Segment[] {
+  const out: Segment[] = [];
+  turns.forEach((turn, t) => {
+    const text = turn.content;
+    const label = labelFor(turn);
+    let pos = 0;
+    const pieces = text.split(/(?<=\n)/);
+    if (pieces.length === 0) pieces.push('');
+    for (const piece of pieces) {
+      const tokens = tokenizer.count(piece) + (pos === 0 && label ? tokenizer.count(label + ' ') : 0);
+      if (tokens <= maxTokens) out.push({ turn: t, start: pos, end: pos + piece.length, tokens });
+      else out.push(...splitLong(t, piece, pos, tokenizer, maxTokens));
+      pos += piece.length;
+    }
+  });
+  return out;
+}
+
+function splitLong(turn: number, text: string, offset: number, tokenizer: TextTokenizer, maxTokens: number): Segment[] {
+  // Cut at the last space (or anywhere, for CJK and unbroken runs) before the token budget.
+  const out: Segment[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let lo = start + 1;
+    let hi = text.length;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (tokenizer.count(text.slice(start, mid)) <= maxTokens) lo = mid;
+      else hi = mid - 1;
+    }
+    let end = lo;
+    if (end < text.length) {
+      const space = text.lastIndexOf(' ', end);
+      if (space > start + (end - start) / 2) end = space + 1;
+      // never split a surrogate pair
+      if (/[\ud800-\udbff]/.test(text[end - 1] ?? '')) end--;
+    }
+    out.push({ turn, start: offset + start, end: offset + end, tokens: tokenizer.count(text.slice(start, end)) });
+    start = end;
+  }
+  return out;
+}
+
+/** Rebuild the turns a run of segments covers; continuation parts carry no label. */
+function turnsOf(segments: readonly Segment[], source: readonly RenderTurn[]): { turns: RenderTurn[]; slices: TurnSlice[] } {
+  const slices: TurnSlice[] = [];
+  for (const s of segments) {
+    const last = slices[slices.length - 1];
+    if (last && last.turn === s.turn && last.end === s.start) slices[slices.length - 1] = { ...last, end: s.end };
+    else slices.push({ turn: s.turn, start: s.start, end: s.end });
+  }
+  const turns = slices.map((sl) => {
+    const src = source[sl.turn]!;
+    const content = src.content.slice(sl.start, sl.end).replace(/\n$/, '');
+    return { role: src.role, content, label: sl.start === 0 ? labelFor(src) : '' };
+  });
+  return { turns, slices };
+}
+
+/** Plan the pages for `turns` at `options.ratio` under `options.profile`. */
+export function planPages(turns: readonly RenderTurn[], options: PlanOptions): PagePlan[] {
+  const { ratio, profile, tokenizer } = options;
+  if (!(typeof ratio === 'number' && Number.isFinite(ratio) && ratio > 0)) {
+    throw new InvalidInputError('ratio', `'ratio' must be a positive number of text tokens per visual token (e.g. 10 for the lossless tier); got ${String(ratio)}.`);
+  }
+  const font = options.font ?? DEFAULTS.font;
+  const minFontSize = options.minFontSize ?? DEFAULTS.minFontSize;
+  const maxFontSize = options.maxFontSize ?? DEFAULTS.maxFontSize;
+  const maxSide = options.maxSide ?? DEFAULTS.maxSide;
+  const sizes = profile
+    .sizes()
+    .filter((s) => Math.max(s.width, s.height) <= maxSide)
+    .map((s) => ({ size: s, tokens: profile.tokensFor(s.width, s.height) }))
+    .sort((a, b) => a.tokens - b.tokens || b.size.width * b.size.height - a.size.width * a.size.height);
+  if (sizes.length === 0) {
+    throw new InvalidInputError('maxSide', `Profile '${profile.name}' offers no canvas with sides <= ${maxSide}px. Raise 'maxSide'.`);
+  }
+  const capacity = Math.max(1, Math.floor(ratio * sizes[sizes.length - 1]!.tokens));
+  const segments = segmentTurns(turns, tokenizer, capacity);
+
+  const pages: PagePlan[] = [];
+  const place = (segs: readonly Segment[]): void => {
+    const { turns: pageTurns, slices } = turnsOf(segs, turns);
+    const textTokens = tokenizer.count(pageSourceText(pageTurns));
+    const needed = textTokens / ratio;
+    for (const { size, tokens } of sizes) {
+      if (tokens < needed) continue;
+      const fontSize = fitFontSize(pageTurns, size, font, minFontSize, maxFontSize);
+      if (fontSize === undefined) continue;
+      const plan = layoutPlan(size, fontSize, font);
+      pages.push({ ...plan, turns: pageTurns, slices, textTokens, visualTokens: tokens, ratio: textTokens / tokens, profile: profile.name });
+      return;
+    }
+    if (segs.length > 1) {
+      // Split where the token mass halves, so both halves land near the target ratio.
+      const total = segs.reduce((a, s) => a + s.tokens, 0);
+      let acc = 0;
+      let cut = 1;
+      for (let i = 0; i < segs.length - 1; i++) {
+        acc += segs[i]!.tokens;
+        if (acc >= total / 2) {
+          cut = i + 1;
+          break;
+        }
+        cut = i + 1;
+      }
+      place(segs.slice(0, cut));
+      place(segs.slice(cut));
+      return;
+    }
+    const only = segs[0]!;
+    if (only.end - only.start <= 1) {
+      throw new RenderError(
+        `A single character of turn ${only.turn} does not fit any ${profile.name} canvas at >= ${minFontSize}px. Lower 'minFontSize' or choose a profile with larger canvases.`,
+        { field: 'minFontSize' },
+      );
+    }
+    const text = turns[only.turn]!.content;
+    let mid = only.start + Math.floor((only.end - only.start) / 2);
+    if (/[\ud800-\udbff]/.test(text[mid - 1] ?? '')) mid++;
+    const halves = [
+      { turn: only.turn, start: only.start, end: mid },
+      { turn: only.turn, start: mid, end: only.end },
+    ].map((h) => ({ ...h, tokens: tokenizer.count(text.slice(h.start, h.end)) }));
+    place([halves[0]!]);
+    place([halves[1]!]);
+  };
+
+  // Greedy fill up to capacity; `place` splits further where layout (not tokens) is the limit.
+  let run: Segment[] = [];
+  let runTokens = 0;
+  for (const seg of segments) {
+    if (run.length > 0 && runTokens + seg.tokens > capacity) {
+      place(run);
+      run = [];
+      runTokens = 0;
+    }
+    run.push(seg);
+    runTokens += seg.tokens;
+  }
+  if (run.length > 0) place(run);
+  return pages;
+}

@@ -1,0 +1,103 @@
+/**
+ * Draws laid-out turns onto a white canvas and returns a grayscale PNG with the line geometry
+ * embedded. Same turns and plan -> same bytes.
+ */
+import { RenderError } from '../src/errors.js';
+import { loadCanvas } from '../src/internal/lazy.js';
+import { loadFontSet, registerShippedFonts } from './fonts.js';
+import type { LineBox, PageGeometry, RenderedPage } from './page.js';
+import { encodeGrayPng, GEOMETRY_KEYWORD } from './png.js';
+import { layoutTurns, type FontChoice, type LaidOutLine, type RenderTurn } from './text-layout.js';
+
+export interface PageLayoutPlan {
+  readonly width: number;
+  readonly height: number;
+  readonly fontSize: number;
+  /** Integer px, so line crops land on whole rows. */
+  readonly lineHeight: number;
+  readonly margin: number;
+  readonly font: FontChoice;
+}
+
+/** Renders turns to a page image. One implementation today (canvas); the spec keeps it pluggable. */
+export interface RendererV1 {
+  readonly specificationVersion: 'v1';
+  readonly name: string;
+  render(turns: readonly RenderTurn[], plan: PageLayoutPlan): Promise<RenderedPage>;
+}
+export type Renderer = RendererV1;
+
+export function layoutForPlan(turns: readonly RenderTurn[], plan: PageLayoutPlan): LaidOutLine[] {
+  return layoutTurns(turns, { fontSize: plan.fontSize, maxWidth: plan.width - 2 * plan.margin, font: plan.font });
+}
+
+/** Lines that fit vertically on the page for this plan. */
+export function linesThatFit(plan: PageLayoutPlan): number {
+  return Math.floor((plan.height - 2 * plan.margin) / plan.lineHeight);
+}
+
+export function createCanvasRenderer(): Renderer {
+  return { specificationVersion: 'v1', name: 'canvas', render: renderPage };
+}
+
+export async function renderPage(turns: readonly RenderTurn[], plan: PageLayoutPlan): Promise<RenderedPage> {
+  const lines = layoutForPlan(turns, plan);
+  if (lines.length > linesThatFit(plan)) {
+    throw new RenderError(
+      `The text needs ${lines.length} lines but a ${plan.width}x${plan.height} page at ${plan.fontSize}px holds ${linesThatFit(plan)}. Let the planner choose the plan (planPages) or pass a smaller 'fontSize'.`,
+      { field: 'plan.fontSize' },
+    );
+  }
+  const { createCanvas } = await loadCanvas();
+  await registerShippedFonts();
+  const fonts = loadFontSet();
+  const canvas = createCanvas(plan.width, plan.height);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, plan.width, plan.height);
+  ctx.fillStyle = '#000000';
+  ctx.textBaseline = 'alphabetic';
+  const sans = fonts.fonts.sans.metrics;
+  const ascent = (sans.ascender / sans.unitsPerEm) * plan.fontSize;
+  const descent = (-sans.descender / sans.unitsPerEm) * plan.fontSize;
+  const baselineOffset = Math.round((plan.lineHeight - (ascent + descent)) / 2 + ascent);
+  const boxes: LineBox[] = [];
+  lines.forEach((line, i) => {
+    const y = plan.margin + i * plan.lineHeight;
+    const x = plan.margin + line.indent;
+    for (const run of line.runs) {
+      ctx.font = `${plan.fontSize}px ${fonts.fonts[run.font].family}`;
+      ctx.fillText(run.text, x + run.dx, y + baselineOffset);
+    }
+    if (line.runs.length === 0) return; // blank line: position only, nothing to read
+    boxes.push({
+      x: round2(x),
+      y,
+      width: Math.min(Math.ceil(line.width) + 1, plan.width - Math.floor(x)),
+      height: plan.lineHeight,
+      fontSize: plan.fontSize,
+      font: line.baseFont,
+      turn: line.turn,
+      ...(line.wrapped ? { wrapped: true } : {}),
+    });
+  });
+  const rgba = ctx.getImageData(0, 0, plan.width, plan.height).data;
+  const gray = new Uint8Array(plan.width * plan.height);
+  for (let p = 0, q = 0; p < gray.length; p++, q += 4) gray[p] = Math.round((rgba[q]! + rgba[q + 1]! + rgba[q + 2]!) / 3);
+  const geometry: PageGeometry = {
+    version: 1,
+    width: plan.width,
+    height: plan.height,
+    fontSize: plan.fontSize,
+    lineHeight: plan.lineHeight,
+    margin: plan.margin,
+    font: plan.font,
+    lines: boxes,
+  };
+  const png = encodeGrayPng(gray, plan.width, plan.height, { [GEOMETRY_KEYWORD]: JSON.stringify(geometry) });
+  return { png, geometry, text: lines.map((l) => ' '.repeat(l.indentSpaces) + l.text).join('\n') };
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
+}

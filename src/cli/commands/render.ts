@@ -1,0 +1,66 @@
+import { writeFile } from 'node:fs/promises';
+import { encode, type EncodedPage } from '../../codec/codec.js';
+import { createOnnxDecoder } from '../../decoders/onnx/index.js';
+import { parseChat, readInput } from '../read-chat.js';
+import { pct, printJson, printTable, progressBar } from '../output.js';
+
+export interface RenderCommandOptions {
+  ratio: number;
+  profile: string;
+  out: string;
+  font: 'sans' | 'mono' | 'auto';
+  verify?: boolean;
+  minFidelity?: number;
+  json?: boolean;
+}
+
+/** `page.png` -> `page.png`, `page-2.png`, ... for multi-page output. */
+export function pagePath(out: string, index: number): string {
+  if (index === 0) return out;
+  const dot = out.toLowerCase().endsWith('.png') ? out.length - 4 : out.length;
+  return `${out.slice(0, dot)}-${index + 1}${out.slice(dot)}`;
+}
+
+export async function renderCommand(file: string, options: RenderCommandOptions): Promise<number> {
+  const turns = parseChat(await readInput(file));
+  const decoder = options.verify ? createOnnxDecoder() : undefined;
+  const bar = progressBar('render', 1, !options.json && process.stderr.isTTY === true);
+  try {
+    const pages = await encode(turns, {
+      ratio: options.ratio,
+      profile: options.profile,
+      font: options.font,
+      ...(decoder ? { verify: { decoder, ...(options.minFidelity !== undefined ? { minFidelity: options.minFidelity } : {}) } } : {}),
+      onPage: () => bar.tick(),
+    });
+    bar.stop();
+    const rows = await Promise.all(
+      pages.map(async (p: EncodedPage, i) => {
+        const path = pagePath(options.out, i);
+        await writeFile(path, p.png);
+        return {
+          path,
+          width: p.geometry.width,
+          height: p.geometry.height,
+          fontSize: p.geometry.fontSize,
+          textTokens: p.textTokens,
+          visualTokens: p.visualTokens,
+          ratio: Number(p.ratio.toFixed(3)),
+          profile: p.profile,
+          bytes: p.png.length,
+          ...(p.fidelity !== undefined ? { fidelity: Number(p.fidelity.toFixed(4)) } : {}),
+        };
+      }),
+    );
+    if (options.json) printJson({ pages: rows });
+    else
+      printTable(
+        ['page', 'size', 'font px', 'text tok', 'visual tok', 'ratio', 'fidelity', 'bytes'],
+        rows.map((r) => [r.path, `${r.width}x${r.height}`, r.fontSize, r.textTokens, r.visualTokens, r.ratio.toFixed(2), pct(r.fidelity), r.bytes]),
+      );
+    return 0;
+  } finally {
+    bar.stop();
+    await decoder?.close();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The `opticmem` command line. Exit codes: 0 success, 1 unexpected failure, 2 invalid input or
+ * usage, 3 a model or decoder failed, 4 the store failed.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { OpticMemError } from '../errors.js';
+import { decodeCommand } from './commands/decode.js';
+import { demoCommand } from './commands/demo.js';
+import { evalCommand } from './commands/eval.js';
+import { renderCommand } from './commands/render.js';
+
+export const EXIT = { ok: 0, failure: 1, usage: 2, model: 3, store: 4 } as const;
+
+function positiveNumber(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got '${value}'.`);
+    return n;
+  };
+}
+
+export function exitCodeFor(error: unknown): number {
+  if (OpticMemError.isInstance(error)) {
+    if (error.code === 'invalid_input' || error.code === 'unknown_profile' || error.code === 'invalid_image' || error.code === 'missing_geometry') return EXIT.usage;
+    if (error.code === 'store_failed') return EXIT.store;
+    if (error.code === 'model_load_failed' || error.code === 'decode_failed' || error.code === 'remote_failed') return EXIT.model;
+  }
+  return EXIT.failure;
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('opticmem')
+    .description('Optical long-context memory for LLM agents: render old turns to images, store them, read them back.')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  const run = (fn: () => Promise<number>) => async () => setExit(await fn());
+
+  program
+    .command('demo')
+    .description('Render a shipped conversation at 10x and 20x, decode it on the CPU, and print a table (offline).')
+    .option('--out <dir>', 'folder for the page PNGs', 'opticmem-demo')
+    .option('--profile <name>', 'vision-token profile', 'deepseek-ocr:base')
+    .option('--json', 'print JSON instead of a table')
+    .action((opts) => run(() => demoCommand(opts))());
+
+  program
+    .command('render')
+    .description('Render a conversation (JSON, JSON Lines or plain text; - for stdin) into page PNGs.')
+    .argument('<file>', "chat file, or '-' for standard input")
+    .requiredOption('--out <page.png>', 'output PNG (further pages get -2, -3, ... suffixes)')
+    .addOption(new Option('--ratio <n>', 'target text tokens per visual token').argParser(positiveNumber('--ratio')).default(10))
+    .option('--profile <name>', 'vision-token profile', 'deepseek-ocr:base')
+    .addOption(new Option('--font <font>', 'base font').choices(['sans', 'mono', 'auto']).default('auto'))
+    .option('--verify', 'decode each page and re-plan at a lower ratio until --min-fidelity holds')
+    .addOption(new Option('--min-fidelity <f>', 'fidelity target for --verify').argParser(positiveNumber('--min-fidelity')))
+    .option('--json', 'print JSON')
+    .action((file, opts) => run(() => renderCommand(file, opts))());
+
+  program
+    .command('decode')
+    .description('Read a page PNG back into text with the local OCR model.')
+    .argument('<page.png>', 'page image')
+    .option('--no-geometry', 'ignore embedded line geometry and run text detection')
+    .option('--json', 'print JSON with lines, confidences and timing')
+    .action((file, opts) => run(() => decodeCommand(file, opts))());
+
+  program
+    .command('eval')
+    .description('Run a benchmark: compression (fidelity vs ratio).')
+    .argument('<benchmark>', 'compression')
+    .option('--quick', 'a small sample (seconds instead of minutes)')
+    .option('--json', 'print JSON')
+    .option('--out <dir>', 'results folder', 'eval/results')
+    .action((name, opts) => run(() => evalCommand(name, opts))());
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const message = OpticMemError.isInstance(error) ? `${error.name}: ${error.message}` : String((error as Error)?.stack ?? error);
+    process.stderr.write(`opticmem: ${message}\n`);
+    return exitCodeFor(error);
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * opticmem: optical long-context memory for LLM agents. Importing this module loads no native
+ * code; canvas, onnxruntime and LanceDB load on first use.
+ */
+export * from './errors.js';
+export type { TextTokenizer, TextTokenizerV1 } from './tokens/text-tokenizer.js';
+export { createO200kTokenizer } from './tokens/text-tokenizer.js';
+export type { CanvasSize, VisionTokenProfile, VisionTokenProfileV1 } from './tokens/vision-token-profile.js';
+export { getProfile, listProfiles, registerProfile } from './tokens/profiles/index.js';
+export type { Decoder, DecoderV1, DecoderInput, DecodeOptions, DecodedText, DecodedLine } from './decoders/decoder.js';
+export { createOnnxDecoder } from './decoders/onnx/index.js';
+export type { LineBox, PageGeometry, RenderedPage } from '../renderers/page.js';
+export type { RenderTurn, FontChoice } from '../renderers/text-layout.js';
+export { escapeUnreadable, unescapeUnreadable } from '../renderers/text-layout.js';
+export type { Renderer, RendererV1, PageLayoutPlan } from '../renderers/page-renderer.js';
+export { createCanvasRenderer, renderPage } from '../renderers/page-renderer.js';
+export type { PagePlan, PlanOptions, TurnSlice } from '../renderers/page-planner.js';
+export { planPages, pageSourceText } from '../renderers/page-planner.js';
+export { readGeometry, readPngInfo } from '../renderers/png.js';
+export type { EncodeOptions, EncodedPage, VerifyOptions, DecodePageOptions, DecodedPage } from './codec/codec.js';
+export { encode, decode, DEFAULT_PROFILE } from './codec/codec.js';
+export { fidelity, normalizeForFidelity } from './codec/fidelity.js';
