@@ -20,6 +20,8 @@ export interface PlanOptions {
   readonly maxFontSize?: number;
   /** Largest canvas side the planner may use, px. */
   readonly maxSide?: number;
+  /** Most text columns per page (1 keeps a single column). Default 3. */
+  readonly maxColumns?: number;
 }
 
 /** Where a page's turn came from: source turn index and the character range of its content. */
@@ -39,7 +41,7 @@ export interface PagePlan extends PageLayoutPlan {
   readonly profile: string;
 }
 
-const DEFAULTS = { font: 'auto' as FontChoice, minFontSize: 5, maxFontSize: 28, maxSide: 2048 };
+const DEFAULTS = { font: 'auto' as FontChoice, minFontSize: 5, maxFontSize: 28, maxSide: 2048, maxColumns: 3 };
 
 /** The text a page stands for, which its token count and fidelity are measured against. */
 export function pageSourceText(turns: readonly RenderTurn[]): string {
@@ -59,8 +61,8 @@ export function marginFor(fontSize: number): number {
   return Math.max(2, Math.round(fontSize * 0.6));
 }
 
-function layoutPlan(size: CanvasSize, fontSize: number, font: FontChoice): PageLayoutPlan {
-  return { width: size.width, height: size.height, fontSize, lineHeight: lineHeightFor(fontSize), margin: marginFor(fontSize), font };
+function layoutPlan(size: CanvasSize, fontSize: number, font: FontChoice, columns = 1): PageLayoutPlan {
+  return { width: size.width, height: size.height, fontSize, lineHeight: lineHeightFor(fontSize), margin: marginFor(fontSize), font, columns };
 }
 
 /** Largest font size (in 0.25 px steps) at which the turns fit the canvas, or undefined. */
@@ -70,9 +72,10 @@ export function fitFontSize(
   font: FontChoice,
   minFontSize: number,
   maxFontSize: number,
+  columns = 1,
 ): number | undefined {
   const fits = (fs: number) => {
-    const plan = layoutPlan(size, fs, font);
+    const plan = layoutPlan(size, fs, font, columns);
     return layoutForPlan(turns, plan).length <= linesThatFit(plan);
   };
   if (!fits(minFontSize)) return undefined;
@@ -164,6 +167,7 @@ export function planPages(turns: readonly RenderTurn[], options: PlanOptions): P
   const minFontSize = options.minFontSize ?? DEFAULTS.minFontSize;
   const maxFontSize = options.maxFontSize ?? DEFAULTS.maxFontSize;
   const maxSide = options.maxSide ?? DEFAULTS.maxSide;
+  const maxColumns = options.maxColumns ?? DEFAULTS.maxColumns;
   const sizes = profile
     .sizes()
     .filter((s) => Math.max(s.width, s.height) <= maxSide)
@@ -182,9 +186,15 @@ export function planPages(turns: readonly RenderTurn[], options: PlanOptions): P
     const needed = textTokens / ratio;
     for (const { size, tokens } of sizes) {
       if (tokens < needed) continue;
-      const fontSize = fitFontSize(pageTurns, size, font, minFontSize, maxFontSize);
-      if (fontSize === undefined) continue;
-      const plan = layoutPlan(size, fontSize, font);
+      // Try one to three columns and keep whichever gives the largest glyphs.
+      let best: { fontSize: number; columns: number } | undefined;
+      for (let columns = 1; columns <= maxColumns; columns++) {
+        if (size.width / columns < 160) break;
+        const fontSize = fitFontSize(pageTurns, size, font, minFontSize, maxFontSize, columns);
+        if (fontSize !== undefined && (!best || fontSize > best.fontSize)) best = { fontSize, columns };
+      }
+      if (!best) continue;
+      const plan = layoutPlan(size, best.fontSize, font, best.columns);
       pages.push({ ...plan, turns: pageTurns, slices, textTokens, visualTokens: tokens, ratio: textTokens / tokens, profile: profile.name });
       return;
     }

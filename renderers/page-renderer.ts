@@ -17,6 +17,8 @@ export interface PageLayoutPlan {
   readonly lineHeight: number;
   readonly margin: number;
   readonly font: FontChoice;
+  /** Text columns; short-line content (code, lists) reads larger in two or three. Default 1. */
+  readonly columns?: number;
 }
 
 /** Renders turns to a page image. One implementation today (canvas); the spec keeps it pluggable. */
@@ -27,13 +29,27 @@ export interface RendererV1 {
 }
 export type Renderer = RendererV1;
 
-export function layoutForPlan(turns: readonly RenderTurn[], plan: PageLayoutPlan): LaidOutLine[] {
-  return layoutTurns(turns, { fontSize: plan.fontSize, maxWidth: plan.width - 2 * plan.margin, font: plan.font });
+/** Space between columns: wide enough that a reader never runs two columns together. */
+export function gutterFor(plan: PageLayoutPlan): number {
+  return Math.ceil(plan.fontSize * 2);
 }
 
-/** Lines that fit vertically on the page for this plan. */
-export function linesThatFit(plan: PageLayoutPlan): number {
+export function columnWidth(plan: PageLayoutPlan): number {
+  const columns = plan.columns ?? 1;
+  return (plan.width - 2 * plan.margin - (columns - 1) * gutterFor(plan)) / columns;
+}
+
+export function layoutForPlan(turns: readonly RenderTurn[], plan: PageLayoutPlan): LaidOutLine[] {
+  return layoutTurns(turns, { fontSize: plan.fontSize, maxWidth: columnWidth(plan), font: plan.font });
+}
+
+export function rowsPerColumn(plan: PageLayoutPlan): number {
   return Math.floor((plan.height - 2 * plan.margin) / plan.lineHeight);
+}
+
+/** Lines that fit on the page for this plan (all columns). */
+export function linesThatFit(plan: PageLayoutPlan): number {
+  return rowsPerColumn(plan) * (plan.columns ?? 1);
 }
 
 export function createCanvasRenderer(): Renderer {
@@ -62,9 +78,12 @@ export async function renderPage(turns: readonly RenderTurn[], plan: PageLayoutP
   const descent = (-sans.descender / sans.unitsPerEm) * plan.fontSize;
   const baselineOffset = Math.round((plan.lineHeight - (ascent + descent)) / 2 + ascent);
   const boxes: LineBox[] = [];
+  const rows = rowsPerColumn(plan);
+  const colStep = columnWidth(plan) + gutterFor(plan);
   lines.forEach((line, i) => {
-    const y = plan.margin + i * plan.lineHeight;
-    const x = plan.margin + line.indent;
+    const col = Math.floor(i / rows);
+    const y = plan.margin + (i % rows) * plan.lineHeight;
+    const x = plan.margin + col * colStep + line.indent;
     for (const run of line.runs) {
       ctx.font = `${plan.fontSize}px ${fonts.fonts[run.font].family}`;
       ctx.fillText(run.text, x + run.dx, y + baselineOffset);
@@ -92,6 +111,7 @@ export async function renderPage(turns: readonly RenderTurn[], plan: PageLayoutP
     lineHeight: plan.lineHeight,
     margin: plan.margin,
     font: plan.font,
+    ...((plan.columns ?? 1) > 1 ? { columns: plan.columns, gutter: gutterFor(plan) } : {}),
     lines: boxes,
   };
   const png = encodeGrayPng(gray, plan.width, plan.height, { [GEOMETRY_KEYWORD]: JSON.stringify(geometry) });

@@ -31,6 +31,9 @@ export interface PageGeometry {
   readonly margin: number;
   /** Base font of the page: 'sans', 'mono' or 'auto' (code fences in mono). */
   readonly font: string;
+  /** Present when the page has more than one column; lines are listed column by column. */
+  readonly columns?: number;
+  readonly gutter?: number;
   readonly lines: readonly LineBox[];
 }
 

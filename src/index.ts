@@ -20,3 +20,6 @@ export { readGeometry, readPngInfo } from '../renderers/png.js';
 export type { EncodeOptions, EncodedPage, VerifyOptions, DecodePageOptions, DecodedPage } from './codec/codec.js';
 export { encode, decode, DEFAULT_PROFILE } from './codec/codec.js';
 export { fidelity, normalizeForFidelity } from './codec/fidelity.js';
+export { createOpenAIDecoder, OPENAI_OCR_PROMPTS, type OpenAIDecoderOptions } from './decoders/openai-decoder.js';
+export type { Embedder, EmbedderV1 } from './embedders/embedder.js';
+export { createOpenAIEmbedder, type OpenAIEmbedderOptions } from './embedders/openai-embedder.js';

@@ -63,6 +63,10 @@ export function assembleText(lines: readonly DecodedLine[], geometry: PageGeomet
 }
 
 function indentOf(box: PageGeometry['lines'][number], geometry: PageGeometry): string {
-  const n = Math.round((box.x - geometry.margin) / spaceWidth(box.font, box.fontSize));
+  const columns = geometry.columns ?? 1;
+  const gutter = geometry.gutter ?? 0;
+  const step = (geometry.width - 2 * geometry.margin - (columns - 1) * gutter) / columns + gutter;
+  const column = columns > 1 ? Math.floor((box.x - geometry.margin + 0.5) / step) : 0;
+  const n = Math.round((box.x - geometry.margin - column * step) / spaceWidth(box.font, box.fontSize));
   return n > 0 ? ' '.repeat(n) : '';
 }

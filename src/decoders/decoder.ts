@@ -17,7 +17,7 @@ export interface DecoderInput {
 
 export interface DecodedLine {
   readonly text: string;
-  /** Mean per-character confidence, 0..1. */
+  /** Mean per-character confidence, 0..1; -1 when the decoder cannot measure it (remote VLMs report none). */
   readonly confidence: number;
   readonly box: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
 }

@@ -24,3 +24,4 @@ export const loadOnnxRuntime = lazyImport('onnxruntime-node', async () => {
   // CommonJS package: under ESM its API may sit on `default`.
   return ((mod as unknown as { default?: typeof mod }).default ?? mod) as typeof mod;
 });
+export const loadLanceDb: () => Promise<typeof import('@lancedb/lancedb')> = lazyImport('@lancedb/lancedb', () => import('@lancedb/lancedb'));

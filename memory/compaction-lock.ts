@@ -1,0 +1,65 @@
+/**
+ * One compaction at a time per local store, across processes: a lock file created with O_EXCL
+ * holding the owner's pid. A lock whose process is gone is stale and taken over. Stores on
+ * object storage have no shared file system; there, callers must compact from one worker.
+ */
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StoreError } from '../src/errors.js';
+
+const inProcess = new Map<string, Promise<unknown>>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function acquire(file: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+    try {
+      const handle = await open(file, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreError(`Cannot create the compaction lock '${file}'. Check that the store folder is writable.`, { cause: e });
+    }
+    const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+    if (Number.isFinite(owner) && owner !== process.pid && !alive(owner)) {
+      await rm(file, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new StoreError(`Another process (pid ${owner}) has been compacting '${file}' for over ${timeoutMs / 1000}s. Retry later, or delete the lock file if that process is gone.`);
+    }
+    await sleep(wait);
+  }
+}
+
+export async function withCompactionLock<T>(dir: string | undefined, fn: () => Promise<T>, timeoutMs = 10 * 60_000): Promise<T> {
+  if (!dir) return fn();
+  const key = resolve(dir);
+  const previous = inProcess.get(key) ?? Promise.resolve();
+  const run = previous.catch(() => undefined).then(async () => {
+    await mkdir(key, { recursive: true });
+    const file = join(key, '.compaction.lock');
+    await acquire(file, timeoutMs);
+    try {
+      return await fn();
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
+  inProcess.set(key, run);
+  try {
+    return await run;
+  } finally {
+    if (inProcess.get(key) === run) inProcess.delete(key);
+  }
+}

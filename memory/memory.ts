@@ -1,0 +1,489 @@
+/**
+ * The memory layer agents call: recent turns stay as text, older turns are compacted into
+ * optical pages in LanceDB, recalled by search and decoded on demand, and assembled into a
+ * context within a token budget.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { decode, encode, resolveProfile } from '../src/codec/codec.js';
+import type { Decoder } from '../src/decoders/decoder.js';
+import { createOnnxDecoder } from '../src/decoders/onnx/index.js';
+import type { Embedder } from '../src/embedders/embedder.js';
+import { InvalidInputError, OpticMemError, parseInput, StoreError } from '../src/errors.js';
+import { createO200kTokenizer, type TextTokenizer } from '../src/tokens/text-tokenizer.js';
+import type { VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
+import { buildContextMessages, type BuildContextOptions, type BuiltContext } from './context-builder.js';
+import { withCompactionLock } from './compaction-lock.js';
+import { parseMessages, type ChatMessage } from './messages.js';
+import { parseScope, scopeKey } from './scope.js';
+import { openLanceStore } from './store/index.js';
+import type { MemoryStore, PageRow, Scope, TurnRow } from './store/store.js';
+import { TiersSchema, type Tiers, type TiersInput } from './tiers.js';
+
+export interface MemoryOptions {
+  /** Local folder for the LanceDB store. Default './.opticmem'. */
+  readonly path?: string;
+  /** Any LanceDB URI (s3://bucket/prefix, gs://, az://, db://) instead of a folder. */
+  readonly uri?: string;
+  readonly storageOptions?: Record<string, string>;
+  /** Vision-token profile pages are planned for. Default 'deepseek-ocr:base'. */
+  readonly profile?: string | VisionTokenProfile;
+  readonly tiers?: TiersInput;
+  readonly tokenizer?: TextTokenizer;
+  /** Decoder for recall and verification. Default: the local ONNX OCR model (closed with the memory). */
+  readonly decoder?: Decoder;
+  readonly embedder?: Embedder;
+  /** Compact automatically on `add` when the hot tier is over budget. Default true. */
+  readonly autoCompact?: boolean;
+  /** Clock in ms since epoch; inject one to simulate time. */
+  readonly now?: () => number;
+  /** A store to use instead of opening LanceDB (another MemoryStore implementation). */
+  readonly store?: MemoryStore;
+}
+
+const OptionsSchema = z
+  .object({
+    path: z.string().min(1).optional(),
+    uri: z.string().min(1).optional(),
+    storageOptions: z.record(z.string(), z.string()).optional(),
+    profile: z.union([z.string().min(1), z.custom<VisionTokenProfile>((v) => typeof v === 'object' && v !== null && 'tokensFor' in v)]).optional(),
+    tiers: z.unknown().optional(),
+    tokenizer: z.custom<TextTokenizer>((v) => typeof v === 'object' && v !== null && 'count' in v).optional(),
+    decoder: z.custom<Decoder>((v) => typeof v === 'object' && v !== null && 'decode' in v, 'decoder must implement Decoder').optional(),
+    embedder: z.custom<Embedder>((v) => typeof v === 'object' && v !== null && 'embed' in v, 'embedder must implement Embedder').optional(),
+    autoCompact: z.boolean().optional(),
+    now: z.function().optional(),
+    store: z.custom<MemoryStore>((v) => typeof v === 'object' && v !== null && 'addPages' in v).optional(),
+  })
+  .strict()
+  .refine((o) => !(o.path && o.uri), { message: "pass either 'path' or 'uri', not both", path: ['uri'] });
+
+export interface AddResult {
+  readonly turnIds: string[];
+  readonly compacted?: CompactResult;
+}
+
+export interface CompactResult {
+  readonly turnsCompacted: number;
+  readonly pagesWritten: number;
+  readonly textTokens: number;
+  readonly visualTokens: number;
+  readonly meanFidelity: number | undefined;
+}
+
+export interface CompactProgress {
+  readonly phase: 'rendering' | 'pages-committed' | 'turns-removed';
+  readonly pages: number;
+  readonly turns: number;
+}
+
+export interface CompactOptions {
+  /** Compact every hot turn, not just what exceeds the budget. */
+  readonly all?: boolean;
+  readonly onProgress?: (event: CompactProgress) => void;
+}
+
+export interface RecallOptions {
+  readonly scope: Scope;
+  readonly k?: number;
+  /** 'text' decodes hits; 'image' returns PNGs; 'both' does both. Default 'text'. */
+  readonly as?: 'text' | 'image' | 'both';
+  readonly mode?: 'fts' | 'vector' | 'hybrid';
+}
+
+export interface RecallHit {
+  readonly pageId: string;
+  readonly score: number;
+  readonly tier: string;
+  readonly turnIds: readonly string[];
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly text?: string;
+  readonly png?: Uint8Array;
+  readonly visualTokens: number;
+  readonly textTokens: number;
+}
+
+const RecallSchema = z
+  .object({
+    scope: z.unknown(),
+    k: z.number().int().min(1, 'k must be >= 1').max(1000, 'k must be <= 1000').optional(),
+    as: z.enum(['text', 'image', 'both']).optional(),
+    mode: z.enum(['fts', 'vector', 'hybrid']).optional(),
+  })
+  .strict();
+
+export const MAX_QUERY_CHARS = 4096;
+
+export class Memory {
+  readonly tiers: Tiers;
+  readonly profile: VisionTokenProfile;
+  readonly tokenizer: TextTokenizer;
+  #store: MemoryStore;
+  #decoder: Decoder | undefined;
+  readonly #ownsDecoder: boolean;
+  readonly #embedder: Embedder | undefined;
+  readonly #autoCompact: boolean;
+  readonly #now: () => number;
+  readonly #lockDir: string | undefined;
+  #seq = 0;
+  #closed = false;
+
+  private constructor(store: MemoryStore, o: MemoryOptions, tiers: Tiers, lockDir: string | undefined) {
+    this.#store = store;
+    this.tiers = tiers;
+    this.profile = resolveProfile(o.profile);
+    this.tokenizer = o.tokenizer ?? createO200kTokenizer();
+    this.#decoder = o.decoder;
+    this.#ownsDecoder = o.decoder === undefined;
+    this.#embedder = o.embedder;
+    this.#autoCompact = o.autoCompact ?? true;
+    this.#now = o.now ?? Date.now;
+    this.#lockDir = lockDir;
+  }
+
+  /** Open (or create) a memory. Finishes any compaction a crash interrupted. */
+  static async open(options: MemoryOptions = {}): Promise<Memory> {
+    const o = parseInput(OptionsSchema, options, 'options') as MemoryOptions;
+    const tiers = parseInput(TiersSchema, o.tiers ?? {}, 'tiers');
+    const local = !o.uri || !/^[a-z][a-z0-9+.-]*:\/\//i.test(o.uri);
+    const location = o.uri ?? o.path ?? '.opticmem';
+    const store =
+      o.store ??
+      (await openLanceStore({
+        uri: location,
+        ...(o.embedder ? { vectorDimension: o.embedder.dimension } : {}),
+        ...(o.storageOptions ? { storageOptions: o.storageOptions } : {}),
+      }));
+    const memory = new Memory(store, o, tiers, local && !o.store ? location : undefined);
+    await memory.#recover();
+    return memory;
+  }
+
+  get store(): MemoryStore {
+    return this.#store;
+  }
+
+  #decoderInstance(): Decoder {
+    this.#decoder ??= createOnnxDecoder();
+    return this.#decoder;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new OpticMemError('closed', 'This Memory is closed. Open a new one with Memory.open().');
+  }
+
+  #nextSeq(at: number): number {
+    // Unique and increasing within this process; ties across processes are broken by id.
+    this.#seq = Math.max(this.#seq + 1, at * 1000);
+    return this.#seq;
+  }
+
+  /** Store messages as hot text turns; compacts when the hot tier goes over budget. */
+  async add(messages: ChatMessage | readonly ChatMessage[], scope: Scope): Promise<AddResult> {
+    this.#assertOpen();
+    const s = parseScope(scope);
+    const parsed = parseMessages(messages);
+    const now = this.#now();
+    const rows: TurnRow[] = parsed.map((m) => {
+      const createdAt = m.createdAt ?? now;
+      return {
+        id: randomUUID(),
+        userId: s.userId ?? '',
+        agentId: s.agentId ?? '',
+        sessionId: s.sessionId ?? '',
+        seq: this.#nextSeq(createdAt),
+        role: m.role,
+        name: m.name,
+        content: m.content,
+        textTokens: this.tokenizer.count(m.content),
+        createdAt,
+      };
+    });
+    await this.#store.addTurns(rows);
+    const result: AddResult = { turnIds: rows.map((r) => r.id) };
+    if (!this.#autoCompact) return result;
+    const hot = await this.#store.listTurns(s);
+    const hotTokens = hot.reduce((a, t) => a + t.textTokens, 0);
+    if (hotTokens <= this.tiers.hotBudgetTokens) return result;
+    return { ...result, compacted: await this.compact(s) };
+  }
+
+  /**
+   * Move the oldest hot turns of `scope` into lossless-tier pages until the hot tier fits its
+   * budget. Two-phase: pages are committed before the turns they replace are deleted, so a
+   * crash at any moment loses nothing and a rerun duplicates nothing.
+   */
+  async compact(scope: Scope, options: CompactOptions = {}): Promise<CompactResult> {
+    this.#assertOpen();
+    const s = parseScope(scope);
+    return withCompactionLock(this.#lockDir, async () => {
+      await this.#recover(s);
+      const hot = await this.#store.listTurns(s);
+      const keep: TurnRow[] = [];
+      if (!options.all) {
+        let tokens = 0;
+        for (let i = hot.length - 1; i >= 0; i--) {
+          if (tokens + hot[i]!.textTokens > this.tiers.hotBudgetTokens) break;
+          tokens += hot[i]!.textTokens;
+          keep.unshift(hot[i]!);
+        }
+      }
+      const old = hot.slice(0, hot.length - keep.length);
+      const empty: CompactResult = { turnsCompacted: 0, pagesWritten: 0, textTokens: 0, visualTokens: 0, meanFidelity: undefined };
+      if (old.length === 0) return empty;
+      // Pages never mix scopes: group by the stored scope of each turn.
+      const groups = new Map<string, TurnRow[]>();
+      for (const t of old) {
+        const key = scopeKey({ userId: t.userId, agentId: t.agentId, sessionId: t.sessionId });
+        groups.set(key, [...(groups.get(key) ?? []), t]);
+      }
+      let result = empty;
+      let fidelitySum = 0;
+      let fidelityN = 0;
+      for (const turns of groups.values()) {
+        const pages = await this.#pagesFor(turns, this.tiers.lossless.ratio, 'lossless', (done) =>
+          options.onProgress?.({ phase: 'rendering', pages: done, turns: turns.length }),
+        );
+        await this.#store.addPages(pages); // phase 1: one commit for every page of the batch
+        options.onProgress?.({ phase: 'pages-committed', pages: pages.length, turns: turns.length });
+        await this.#store.deleteTurns(s, turns.map((t) => t.id)); // phase 2
+        options.onProgress?.({ phase: 'turns-removed', pages: pages.length, turns: turns.length });
+        for (const p of pages) {
+          if (p.fidelity >= 0) {
+            fidelitySum += p.fidelity;
+            fidelityN++;
+          }
+        }
+        result = {
+          turnsCompacted: result.turnsCompacted + turns.length,
+          pagesWritten: result.pagesWritten + pages.length,
+          textTokens: result.textTokens + pages.reduce((a, p) => a + p.textTokens, 0),
+          visualTokens: result.visualTokens + pages.reduce((a, p) => a + p.visualTokens, 0),
+          meanFidelity: undefined,
+        };
+      }
+      return { ...result, meanFidelity: fidelityN ? fidelitySum / fidelityN : undefined };
+    });
+  }
+
+  async #pagesFor(turns: readonly TurnRow[], ratio: number, tier: string, onPage?: (done: number) => void): Promise<PageRow[]> {
+    const first = turns[0]!;
+    const encoded = await encode(
+      turns.map((t) => ({ role: t.role, content: t.content, ...(t.name ? { label: `${t.name}:` } : {}) })),
+      {
+        ratio,
+        profile: this.profile,
+        tokenizer: this.tokenizer,
+        verify: { decoder: this.#decoderInstance(), minFidelity: this.tiers.lossless.minFidelity },
+        onPage: (_, i) => onPage?.(i + 1),
+      },
+    );
+    const vectors = this.#embedder ? await this.#embedder.embed(encoded.map((p) => p.decodedText ?? '')) : undefined;
+    const now = this.#now();
+    return encoded.map((p, i) => {
+      const covered = [...new Set(p.slices.map((s) => s.turn))].map((ti) => turns[ti]!);
+      return {
+        id: randomUUID(),
+        userId: first.userId,
+        agentId: first.agentId,
+        sessionId: first.sessionId,
+        turnIds: covered.map((t) => t.id),
+        firstSeq: covered[0]!.seq,
+        lastSeq: covered[covered.length - 1]!.seq,
+        startTime: covered[0]!.createdAt,
+        endTime: covered[covered.length - 1]!.createdAt,
+        tier,
+        profile: p.profile,
+        png: p.png,
+        geometry: JSON.stringify(p.geometry),
+        width: p.geometry.width,
+        height: p.geometry.height,
+        textTokens: p.textTokens,
+        visualTokens: p.visualTokens,
+        ratio: p.ratio,
+        targetRatio: p.targetRatio,
+        fidelity: p.fidelity ?? -1,
+        decodedText: p.decodedText ?? '',
+        vector: vectors?.[i] ?? [],
+        strength: 1,
+        recallCount: 0,
+        lastRecalledAt: 0,
+        pinned: false,
+        importance: 1,
+        createdAt: now,
+        updatedAt: now,
+      };
+    });
+  }
+
+  /** Finish an interrupted compaction: turns already held by committed pages are removed. */
+  async #recover(scope?: Scope): Promise<void> {
+    const scopes = scope ? [scope] : (await this.#store.scopes()).filter((x) => x.turns > 0 && x.pages > 0).map((x) => x.scope);
+    for (const sc of scopes) {
+      const filter = { ...(sc.userId ? { userId: sc.userId } : {}), ...(sc.agentId ? { agentId: sc.agentId } : {}), ...(sc.sessionId ? { sessionId: sc.sessionId } : {}) };
+      if (!filter.userId && !filter.agentId && !filter.sessionId) continue;
+      const turns = await this.#store.listTurns(filter);
+      if (turns.length === 0) continue;
+      const covering = await this.#store.pagesCoveringTurns(filter, turns.map((t) => t.id));
+      if (covering.length === 0) continue;
+      const covered = new Set<string>();
+      for (const id of covering) {
+        const page = await this.#store.getPage(filter, id);
+        page?.turnIds.forEach((t) => covered.add(t));
+      }
+      const ids = turns.filter((t) => covered.has(t.id)).map((t) => t.id);
+      if (ids.length) await this.#store.deleteTurns(filter, ids);
+    }
+  }
+
+  /** Search the scope's pages; hits are decoded on demand and count as rehearsal. */
+  async recall(query: string, options: RecallOptions): Promise<RecallHit[]> {
+    this.#assertOpen();
+    if (typeof query !== 'string') throw new InvalidInputError('query', "'query' must be a string.");
+    if (query.length > MAX_QUERY_CHARS) throw new InvalidInputError('query', `'query' is ${query.length} characters; the limit is ${MAX_QUERY_CHARS}. Shorten it.`);
+    const o = parseInput(RecallSchema, options, 'options');
+    const scope = parseScope(o.scope, 'options.scope');
+    const k = o.k ?? 5;
+    const as = o.as ?? 'text';
+    if (!query.trim()) return [];
+    const vector = this.#embedder && o.mode !== 'fts' ? (await this.#embedder.embed([query]))[0] : undefined;
+    const hits = await this.#store.search(scope, { text: query, ...(vector ? { vector } : {}), k, ...(o.mode ? { mode: o.mode } : {}) });
+    const now = this.#now();
+    const out: RecallHit[] = [];
+    for (const { page, score } of hits) {
+      let text: string | undefined;
+      if (as !== 'image') {
+        text = await this.textOf(page, scope);
+      }
+      await this.#store.updatePage(scope, page.id, {
+        recallCount: page.recallCount + 1,
+        lastRecalledAt: now,
+        updatedAt: now,
+      });
+      out.push({
+        pageId: page.id,
+        score,
+        tier: page.tier,
+        turnIds: page.turnIds,
+        startTime: page.startTime,
+        endTime: page.endTime,
+        visualTokens: page.visualTokens,
+        textTokens: page.textTokens,
+        ...(text !== undefined ? { text } : {}),
+        ...(as !== 'text' ? { png: page.png } : {}),
+      });
+    }
+    return out;
+  }
+
+  /** Messages for the next LLM call within `budgetTokens`, with the tokens used and saved. */
+  async buildContext(options: BuildContextOptions): Promise<BuiltContext> {
+    this.#assertOpen();
+    return buildContextMessages(this, options);
+  }
+
+  /** Hot turns and pages (without image bytes) of a scope. */
+  async list(scope: Scope, options: { limit?: number } = {}): Promise<{ turns: TurnRow[]; pages: Omit<PageRow, 'png'>[] }> {
+    this.#assertOpen();
+    const s = parseScope(scope);
+    const [turns, pages] = await Promise.all([this.#store.listTurns(s, options), this.#store.listPages(s, { ...options, withPng: false })]);
+    return { turns, pages };
+  }
+
+  async get(pageId: string, scope: Scope): Promise<PageRow | undefined> {
+    this.#assertOpen();
+    const s = parseScope(scope);
+    if (typeof pageId !== 'string' || !pageId) throw new InvalidInputError('pageId', "'pageId' must be a non-empty string.");
+    return this.#store.getPage(s, pageId);
+  }
+
+  /** Delete every turn and page of a scope. */
+  async delete(scope: Scope): Promise<{ turns: number; pages: number }> {
+    this.#assertOpen();
+    const s = parseScope(scope);
+    const turns = await this.#store.listTurns(s);
+    if (turns.length) await this.#store.deleteTurns(s, turns.map((t) => t.id));
+    const pages = await this.#store.deletePages(s);
+    return { turns: turns.length, pages };
+  }
+
+  /** Every row of a scope as JSON-safe records (PNG as base64), for backup or moving stores. */
+  async export(scope: Scope): Promise<MemoryExport> {
+    this.#assertOpen();
+    const s = parseScope(scope);
+    const [turns, pages] = await Promise.all([this.#store.listTurns(s), this.#store.listPages(s, { withPng: true })]);
+    return {
+      format: 'opticmem-export',
+      version: 1,
+      turns,
+      pages: pages.map((p) => ({ ...p, png: Buffer.from(p.png).toString('base64'), vector: [...p.vector] })),
+    };
+  }
+
+  /** Load an export; rows whose ids already exist are skipped, so importing twice is harmless. */
+  async import(data: MemoryExport): Promise<{ turns: number; pages: number }> {
+    this.#assertOpen();
+    const d = parseInput(ExportSchema, data, 'data');
+    let turns = 0;
+    let pages = 0;
+    for (const t of d.turns as unknown as TurnRow[]) {
+      const sc = rowScope(t);
+      const existing = await this.#store.listTurns(sc);
+      if (existing.some((e) => e.id === t.id)) continue;
+      await this.#store.addTurns([t]);
+      turns++;
+    }
+    for (const p of d.pages as unknown as (Omit<PageRow, 'png'> & { png: string })[]) {
+      const sc = rowScope(p);
+      if (await this.#store.getPage(sc, p.id)) continue;
+      await this.#store.addPages([{ ...p, png: new Uint8Array(Buffer.from(p.png, 'base64')) }]);
+      pages++;
+    }
+    return { turns, pages };
+  }
+
+  /** A page's text: the cached decode, or a fresh decode that is then cached on the page. */
+  async textOf(page: PageRow, scope: Scope): Promise<string> {
+    if (page.decodedText) return page.decodedText;
+    const full = page.png.length > 0 ? page : await this.#store.getPage(scope, page.id);
+    if (!full) throw new StoreError(`Page '${page.id}' is gone from the store; it was deleted while being read.`);
+    const text = (await decode(full.png, { decoder: this.#decoderInstance(), geometry: JSON.parse(full.geometry) })).text;
+    await this.#store.updatePage(scope, page.id, { decodedText: text, updatedAt: this.#now() });
+    return text;
+  }
+
+  now(): number {
+    return this.#now();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      if (this.#ownsDecoder) await this.#decoder?.close();
+    } finally {
+      await this.#store.close();
+    }
+  }
+}
+
+function rowScope(r: { userId: string; agentId: string; sessionId: string }): Scope {
+  const s = { ...(r.userId ? { userId: r.userId } : {}), ...(r.agentId ? { agentId: r.agentId } : {}), ...(r.sessionId ? { sessionId: r.sessionId } : {}) };
+  if (!s.userId && !s.agentId && !s.sessionId) throw new StoreError('An imported row has an empty scope; every row needs a userId, agentId or sessionId.');
+  return s;
+}
+
+export interface MemoryExport {
+  readonly format: 'opticmem-export';
+  readonly version: 1;
+  readonly turns: readonly TurnRow[];
+  readonly pages: readonly (Omit<PageRow, 'png'> & { png: string })[];
+}
+
+const ExportSchema = z.object({
+  format: z.literal('opticmem-export'),
+  version: z.literal(1),
+  turns: z.array(z.object({ id: z.string(), userId: z.string(), agentId: z.string(), sessionId: z.string(), content: z.string() }).passthrough()),
+  pages: z.array(z.object({ id: z.string(), userId: z.string(), agentId: z.string(), sessionId: z.string(), png: z.string() }).passthrough()),
+});

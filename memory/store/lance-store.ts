@@ -1,0 +1,333 @@
+/**
+ * The LanceDB store: a thin typed facade over an embedded LanceDB database (a local folder, or
+ * any LanceDB URI). Rows are camelCase in, snake_case in the tables; every query is
+ * scope-filtered with escaped literals only.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Connection, Table } from '@lancedb/lancedb';
+import { StoreError } from '../../src/errors.js';
+import { loadLanceDb } from '../../src/internal/lazy.js';
+import { and, idInList, scopeFilter, sqlString } from './sql.js';
+import { metaSchema, MIGRATIONS, pagesSchema, SCHEMA_VERSION, turnsSchema } from './schema.js';
+import type { ListOptions, MemoryStore, PageHit, PageRow, PageUpdate, Scope, SearchOptions, TurnRow } from './store.js';
+
+export interface LanceStoreOptions {
+  /** Folder path or LanceDB URI (s3://, gs://, az://, db://). */
+  readonly uri: string;
+  /** Dimension of page vectors when an Embedder is configured. */
+  readonly vectorDimension?: number;
+  readonly storageOptions?: Record<string, string>;
+}
+
+const RRF_K = 60;
+/** Rows past the FTS index before we fold them in; unindexed rows are still searched (flatly). */
+const REINDEX_AFTER = 2000;
+
+const PAGE_META_COLUMNS = [
+  'id', 'user_id', 'agent_id', 'session_id', 'turn_ids', 'first_seq', 'last_seq', 'start_time', 'end_time', 'tier', 'profile',
+  'geometry', 'width', 'height', 'text_tokens', 'visual_tokens', 'ratio', 'target_ratio', 'fidelity', 'decoded_text', 'strength',
+  'recall_count', 'last_recalled_at', 'pinned', 'importance', 'created_at', 'updated_at',
+];
+
+function isUri(s: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
+}
+
+async function retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  // Concurrent writers from other processes can make a commit conflict; Lance rebases most
+  // appends itself, and we retry the rest a few times with backoff.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (cause) {
+      const msg = String((cause as Error)?.message ?? cause);
+      if (attempt < 8 && /conflict|retryable|commit|concurrent/i.test(msg)) {
+        await new Promise((r) => setTimeout(r, 20 * 2 ** attempt + Math.random() * 20));
+        continue;
+      }
+      throw new StoreError(`LanceDB ${what} failed: ${msg}. Check that the store location is writable and not corrupted.`, { cause });
+    }
+  }
+}
+
+function turnToRow(t: TurnRow): Record<string, unknown> {
+  return {
+    id: t.id, user_id: t.userId, agent_id: t.agentId, session_id: t.sessionId, seq: t.seq, role: t.role, name: t.name,
+    content: t.content, text_tokens: t.textTokens, created_at: t.createdAt,
+  };
+}
+
+function rowToTurn(r: Record<string, unknown>): TurnRow {
+  return {
+    id: String(r.id), userId: String(r.user_id), agentId: String(r.agent_id), sessionId: String(r.session_id), seq: Number(r.seq),
+    role: String(r.role), name: String(r.name), content: String(r.content), textTokens: Number(r.text_tokens), createdAt: Number(r.created_at),
+  };
+}
+
+function pageToRow(p: PageRow, dimension: number | undefined): Record<string, unknown> {
+  const row: Record<string, unknown> = {
+    id: p.id, user_id: p.userId, agent_id: p.agentId, session_id: p.sessionId, turn_ids: JSON.stringify(p.turnIds),
+    first_seq: p.firstSeq, last_seq: p.lastSeq, start_time: p.startTime, end_time: p.endTime, tier: p.tier, profile: p.profile,
+    png: Buffer.from(p.png), geometry: p.geometry, width: p.width, height: p.height, text_tokens: p.textTokens,
+    visual_tokens: p.visualTokens, ratio: p.ratio, target_ratio: p.targetRatio, fidelity: p.fidelity, decoded_text: p.decodedText,
+    strength: p.strength, recall_count: p.recallCount, last_recalled_at: p.lastRecalledAt, pinned: p.pinned,
+    importance: p.importance, created_at: p.createdAt, updated_at: p.updatedAt,
+  };
+  if (dimension) {
+    if (p.vector.length !== 0 && p.vector.length !== dimension) {
+      throw new StoreError(`Page '${p.id}' has a vector of length ${p.vector.length}; this store holds vectors of length ${dimension}. Use the same embedder the store was created with.`);
+    }
+    row.vector = p.vector.length ? [...p.vector] : null;
+  }
+  return row;
+}
+
+function rowToPage(r: Record<string, unknown>): PageRow {
+  const png = r.png as Uint8Array | undefined;
+  const vector = r.vector as ArrayLike<number> | null | undefined;
+  return {
+    id: String(r.id), userId: String(r.user_id), agentId: String(r.agent_id), sessionId: String(r.session_id),
+    turnIds: JSON.parse(String(r.turn_ids)) as string[], firstSeq: Number(r.first_seq), lastSeq: Number(r.last_seq),
+    startTime: Number(r.start_time), endTime: Number(r.end_time), tier: String(r.tier), profile: String(r.profile),
+    png: png ? new Uint8Array(png) : new Uint8Array(0), geometry: String(r.geometry), width: Number(r.width), height: Number(r.height),
+    textTokens: Number(r.text_tokens), visualTokens: Number(r.visual_tokens), ratio: Number(r.ratio), targetRatio: Number(r.target_ratio),
+    fidelity: Number(r.fidelity), decodedText: String(r.decoded_text), vector: vector ? Array.from(vector) : [],
+    strength: Number(r.strength), recallCount: Number(r.recall_count), lastRecalledAt: Number(r.last_recalled_at), pinned: Boolean(r.pinned),
+    importance: Number(r.importance), createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+  };
+}
+
+const UPDATE_COLUMNS: Record<string, string> = {
+  tier: 'tier', profile: 'profile', geometry: 'geometry', width: 'width', height: 'height', textTokens: 'text_tokens',
+  visualTokens: 'visual_tokens', ratio: 'ratio', targetRatio: 'target_ratio', fidelity: 'fidelity', decodedText: 'decoded_text',
+  strength: 'strength', recallCount: 'recall_count', lastRecalledAt: 'last_recalled_at', pinned: 'pinned', importance: 'importance',
+  updatedAt: 'updated_at', firstSeq: 'first_seq', lastSeq: 'last_seq', startTime: 'start_time', endTime: 'end_time',
+};
+
+export async function openLanceStore(options: LanceStoreOptions): Promise<MemoryStore> {
+  const lancedb = await loadLanceDb();
+  if (!isUri(options.uri)) await mkdir(options.uri, { recursive: true });
+  let db: Connection;
+  try {
+    db = await lancedb.connect(options.uri, options.storageOptions ? { storageOptions: options.storageOptions } : {});
+  } catch (cause) {
+    throw new StoreError(`Cannot open the LanceDB store at '${options.uri}'. Check the path or URI and its credentials ('storageOptions').`, { cause });
+  }
+  const existing = new Set(await retry('listing tables', () => db.tableNames()));
+  const open = async (name: string, schema: import('apache-arrow').Schema) => {
+    if (existing.has(name)) return db.openTable(name);
+    try {
+      return await db.createEmptyTable(name, schema, { mode: 'create', existOk: true });
+    } catch {
+      return db.openTable(name); // another process created it first
+    }
+  };
+  const meta = await retry('opening meta', () => open('meta', metaSchema()));
+  const metaRows = (await meta.query().toArray()) as { key: string; value: string }[];
+  const metaOf = (key: string) => metaRows.find((r) => r.key === key)?.value;
+  let version = metaOf('schema_version') === undefined ? undefined : Number(metaOf('schema_version'));
+  if (version !== undefined && version > SCHEMA_VERSION) {
+    throw new StoreError(`The store at '${options.uri}' was written by a newer opticmem (schema ${version}; this one reads up to ${SCHEMA_VERSION}). Upgrade opticmem.`);
+  }
+  const storedDim = metaOf('vector_dimension') ? Number(metaOf('vector_dimension')) : undefined;
+  const dimension = storedDim || options.vectorDimension || undefined;
+  if (storedDim && options.vectorDimension && storedDim !== options.vectorDimension) {
+    throw new StoreError(`The store at '${options.uri}' holds vectors of length ${storedDim}, but the embedder returns ${options.vectorDimension}. Use the embedder the store was created with.`);
+  }
+  const turns = await retry('opening turns', () => open('turns', turnsSchema()));
+  const pages = await retry('opening pages', () => open('pages', pagesSchema(dimension)));
+  if (version !== undefined && version < SCHEMA_VERSION) {
+    for (const m of MIGRATIONS.filter((m) => m.from >= version! && m.from < SCHEMA_VERSION)) {
+      await retry(`migrating from schema ${m.from}`, () => pages.addColumns(m.pages.map((c) => ({ name: c.name, valueSql: c.valueSql }))));
+    }
+  }
+  if (version !== SCHEMA_VERSION) {
+    await retry('writing meta', async () => {
+      await meta.delete("key = 'schema_version'");
+      await meta.add([{ key: 'schema_version', value: String(SCHEMA_VERSION) }]);
+    });
+    version = SCHEMA_VERSION;
+  }
+  if (dimension && !storedDim) await retry('writing meta', () => meta.add([{ key: 'vector_dimension', value: String(dimension) }]));
+  return new LanceStore(options.uri, db, turns, pages, dimension);
+}
+
+
+class LanceStore implements MemoryStore {
+  readonly specificationVersion = 'v1' as const;
+  #closed = false;
+  #ftsReady: boolean | undefined;
+  #addedSinceIndex = 0;
+  constructor(
+    readonly uri: string,
+    private readonly db: Connection,
+    private readonly turns: Table,
+    private readonly pages: Table,
+    private readonly dimension: number | undefined,
+  ) {}
+
+  #open(): void {
+    if (this.#closed) throw new StoreError('The store is closed. Open the memory again.');
+  }
+
+  async addTurns(rows: readonly TurnRow[]): Promise<void> {
+    this.#open();
+    if (rows.length === 0) return;
+    await retry('adding turns', () => this.turns.add(rows.map(turnToRow)));
+  }
+
+  async listTurns(scope: Scope, options: { limit?: number } = {}): Promise<TurnRow[]> {
+    this.#open();
+    const rows = await retry('listing turns', () => this.turns.query().where(scopeFilter(scope)).toArray());
+    const sorted = rows.map(rowToTurn).sort((a, b) => a.seq - b.seq || a.id.localeCompare(b.id));
+    return options.limit ? sorted.slice(-options.limit) : sorted;
+  }
+
+  async deleteTurns(scope: Scope, ids: readonly string[]): Promise<void> {
+    this.#open();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      await retry('deleting turns', () => this.turns.delete(and(scopeFilter(scope), idInList('id', chunk))));
+    }
+  }
+
+  async addPages(rows: readonly PageRow[]): Promise<void> {
+    this.#open();
+    if (rows.length === 0) return;
+    await retry('adding pages', () => this.pages.add(rows.map((r) => pageToRow(r, this.dimension))));
+    this.#addedSinceIndex += rows.length;
+    await this.#maintainIndex();
+  }
+
+  async #maintainIndex(): Promise<void> {
+    if (this.#ftsReady === undefined) {
+      const indices = await this.pages.listIndices();
+      this.#ftsReady = indices.some((i) => i.columns.includes('decoded_text'));
+    }
+    if (!this.#ftsReady) {
+      const lancedb = await loadLanceDb();
+      await retry('building the full-text index', () => this.pages.createIndex('decoded_text', { config: lancedb.Index.fts(), replace: true }));
+      this.#ftsReady = true;
+      this.#addedSinceIndex = 0;
+    } else if (this.#addedSinceIndex >= REINDEX_AFTER) {
+      await retry('optimizing pages', () => this.pages.optimize());
+      this.#addedSinceIndex = 0;
+    }
+  }
+
+  async getPage(scope: Scope, id: string): Promise<PageRow | undefined> {
+    this.#open();
+    const rows = await retry('reading a page', () => this.pages.query().where(and(scopeFilter(scope), idInList('id', [id]))).limit(1).toArray());
+    return rows[0] ? rowToPage(rows[0]) : undefined;
+  }
+
+  async listPages(scope: Scope, options: ListOptions = {}): Promise<PageRow[]> {
+    this.#open();
+    let q = this.pages.query().where(and(scopeFilter(scope), options.tier ? `tier = ${sqlString(options.tier)}` : undefined));
+    if (options.withPng === false) q = q.select(PAGE_META_COLUMNS);
+    const rows = await retry('listing pages', () => q.toArray());
+    const sorted = rows.map(rowToPage).sort((a, b) => a.firstSeq - b.firstSeq);
+    return options.limit ? sorted.slice(-options.limit) : sorted;
+  }
+
+  async updatePage(scope: Scope, id: string, update: PageUpdate): Promise<void> {
+    this.#open();
+    const values: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(update)) {
+      if (v === undefined) continue;
+      if (k === 'png') values.png = Buffer.from(v as Uint8Array);
+      else if (k === 'turnIds') values.turn_ids = JSON.stringify(v);
+      else if (k === 'vector') values.vector = [...(v as number[])];
+      else if (UPDATE_COLUMNS[k]) values[UPDATE_COLUMNS[k]!] = v;
+    }
+    if (Object.keys(values).length === 0) return;
+    const where = and(scopeFilter(scope), idInList('id', [id]));
+    // LanceDB turns these JS values into escaped SQL literals (strings quoted, buffers as X'..').
+    await retry('updating a page', () => this.pages.update({ where, values: values as Record<string, import('@lancedb/lancedb').IntoSql> }));
+  }
+
+  async deletePages(scope: Scope, ids?: readonly string[]): Promise<number> {
+    this.#open();
+    const where = ids ? and(scopeFilter(scope), idInList('id', ids)) : scopeFilter(scope);
+    const n = await retry('counting pages', () => this.pages.countRows(where));
+    if (n > 0) await retry('deleting pages', () => this.pages.delete(where));
+    return n;
+  }
+
+  async search(scope: Scope, options: SearchOptions): Promise<PageHit[]> {
+    this.#open();
+    const k = Math.max(1, Math.floor(options.k));
+    const text = options.text?.trim() ? options.text : undefined;
+    const vector = options.vector?.length && this.dimension ? options.vector : undefined;
+    const mode = options.mode ?? (text && vector ? 'hybrid' : vector ? 'vector' : 'fts');
+    const filter = scopeFilter(scope);
+    const ftsHits = async (): Promise<PageHit[]> => {
+      if (!text) return [];
+      await this.#maintainIndex();
+      const rows = await retry('searching pages', () =>
+        this.pages.query().fullTextSearch(text, { columns: ['decoded_text'] }).where(filter).limit(mode === 'hybrid' ? k * 4 : k).toArray(),
+      );
+      return rows.map((r) => ({ page: rowToPage(r), score: Number(r._score ?? 0) }));
+    };
+    const vectorHits = async (): Promise<PageHit[]> => {
+      if (!vector) return [];
+      const rows = await retry('searching vectors', () =>
+        this.pages.query().nearestTo([...vector]).column('vector').where(filter).limit(mode === 'hybrid' ? k * 4 : k).toArray(),
+      );
+      return rows.map((r) => ({ page: rowToPage(r), score: 1 / (1 + Number(r._distance ?? 0)) }));
+    };
+    if (mode === 'fts') return ftsHits();
+    if (mode === 'vector') return vectorHits();
+    const [a, b] = await Promise.all([ftsHits(), vectorHits()]);
+    const fused = new Map<string, PageHit>();
+    for (const list of [a, b]) {
+      list.forEach((h, rank) => {
+        const prev = fused.get(h.page.id);
+        fused.set(h.page.id, { page: h.page, score: (prev?.score ?? 0) + 1 / (RRF_K + rank + 1) });
+      });
+    }
+    return [...fused.values()].sort((x, y) => y.score - x.score).slice(0, k);
+  }
+
+  async scopes(): Promise<{ scope: Required<Scope>; turns: number; pages: number }[]> {
+    this.#open();
+    const cols = ['user_id', 'agent_id', 'session_id'];
+    const [t, p] = await Promise.all([
+      retry('listing scopes', () => this.turns.query().select(cols).toArray()),
+      retry('listing scopes', () => this.pages.query().select(cols).toArray()),
+    ]);
+    const out = new Map<string, { scope: Required<Scope>; turns: number; pages: number }>();
+    const bump = (r: Record<string, unknown>, key: 'turns' | 'pages') => {
+      const scope = { userId: String(r.user_id), agentId: String(r.agent_id), sessionId: String(r.session_id) };
+      const id = JSON.stringify(scope);
+      const e = out.get(id) ?? { scope, turns: 0, pages: 0 };
+      e[key]++;
+      out.set(id, e);
+    };
+    t.forEach((r) => bump(r, 'turns'));
+    p.forEach((r) => bump(r, 'pages'));
+    return [...out.values()];
+  }
+
+  async pagesCoveringTurns(scope: Scope, turnIds: readonly string[]): Promise<string[]> {
+    this.#open();
+    if (turnIds.length === 0) return [];
+    const wanted = new Set(turnIds);
+    const rows = await retry('finding pages of turns', () => this.pages.query().where(scopeFilter(scope)).select(['id', 'turn_ids']).toArray());
+    return rows.filter((r) => (JSON.parse(String(r.turn_ids)) as string[]).some((t) => wanted.has(t))).map((r) => String(r.id));
+  }
+
+  async counts(): Promise<{ turns: number; pages: number }> {
+    this.#open();
+    const [turns, pages] = await Promise.all([this.turns.countRows(), this.pages.countRows()]);
+    return { turns, pages };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.turns.close();
+    this.pages.close();
+    this.db.close();
+  }
+}

@@ -1,0 +1,72 @@
+/** Arrow schemas of the store's tables, and the schema version with its migrations. */
+import { Binary, Bool, Field, FixedSizeList, Float32, Float64, Schema, Utf8 } from 'apache-arrow';
+
+export const SCHEMA_VERSION = 1;
+
+export function turnsSchema(): Schema {
+  return new Schema([
+    new Field('id', new Utf8(), false),
+    new Field('user_id', new Utf8(), false),
+    new Field('agent_id', new Utf8(), false),
+    new Field('session_id', new Utf8(), false),
+    new Field('seq', new Float64(), false),
+    new Field('role', new Utf8(), false),
+    new Field('name', new Utf8(), false),
+    new Field('content', new Utf8(), false),
+    new Field('text_tokens', new Float64(), false),
+    new Field('created_at', new Float64(), false),
+  ]);
+}
+
+export function pagesSchema(vectorDimension: number | undefined): Schema {
+  const fields: Field[] = [
+    new Field('id', new Utf8(), false),
+    new Field('user_id', new Utf8(), false),
+    new Field('agent_id', new Utf8(), false),
+    new Field('session_id', new Utf8(), false),
+    new Field('turn_ids', new Utf8(), false),
+    new Field('first_seq', new Float64(), false),
+    new Field('last_seq', new Float64(), false),
+    new Field('start_time', new Float64(), false),
+    new Field('end_time', new Float64(), false),
+    new Field('tier', new Utf8(), false),
+    new Field('profile', new Utf8(), false),
+    new Field('png', new Binary(), false),
+    new Field('geometry', new Utf8(), false),
+    new Field('width', new Float64(), false),
+    new Field('height', new Float64(), false),
+    new Field('text_tokens', new Float64(), false),
+    new Field('visual_tokens', new Float64(), false),
+    new Field('ratio', new Float64(), false),
+    new Field('target_ratio', new Float64(), false),
+    new Field('fidelity', new Float64(), false),
+    new Field('decoded_text', new Utf8(), false),
+    new Field('strength', new Float64(), false),
+    new Field('recall_count', new Float64(), false),
+    new Field('last_recalled_at', new Float64(), false),
+    new Field('pinned', new Bool(), false),
+    new Field('importance', new Float64(), false),
+    new Field('created_at', new Float64(), false),
+    new Field('updated_at', new Float64(), false),
+  ];
+  if (vectorDimension) fields.push(new Field('vector', new FixedSizeList(vectorDimension, new Field('item', new Float32(), true)), true));
+  return new Schema(fields);
+}
+
+export function metaSchema(): Schema {
+  return new Schema([new Field('key', new Utf8(), false), new Field('value', new Utf8(), false)]);
+}
+
+/**
+ * Version n -> n+1 steps, as SQL column additions with defaults. Version 0 is the layout before
+ * forgetting: pages without pinned/importance.
+ */
+export const MIGRATIONS: readonly { from: number; pages: readonly { name: string; valueSql: string }[] }[] = [
+  {
+    from: 0,
+    pages: [
+      { name: 'pinned', valueSql: 'false' },
+      { name: 'importance', valueSql: 'CAST(1.0 AS DOUBLE)' },
+    ],
+  },
+];

@@ -1,0 +1,41 @@
+/**
+ * Filter strings for LanceDB (DataFusion SQL) built only from fixed column names and escaped
+ * literals. User input never reaches a filter any other way.
+ */
+import { InvalidInputError } from '../../src/errors.js';
+import type { Scope } from './store.js';
+
+/** A SQL string literal: quotes doubled; NUL (which no id needs) refused. */
+export function sqlString(value: string): string {
+  if (typeof value !== 'string') throw new InvalidInputError('value', 'Filter values must be strings.');
+  if (value.includes('\u0000')) throw new InvalidInputError('value', 'Ids and scopes may not contain the NUL character. Remove it.');
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+export function sqlNumber(value: number): string {
+  if (!Number.isFinite(value)) throw new InvalidInputError('value', 'Numeric filter values must be finite.');
+  return String(value);
+}
+
+const SCOPE_COLUMNS = { userId: 'user_id', agentId: 'agent_id', sessionId: 'session_id' } as const;
+
+/** `user_id = '…' AND …` for the given parts; absent parts match anything. */
+export function scopeFilter(scope: Scope): string {
+  const parts = (Object.keys(SCOPE_COLUMNS) as (keyof typeof SCOPE_COLUMNS)[])
+    .filter((k) => scope[k] !== undefined && scope[k] !== '')
+    .map((k) => `${SCOPE_COLUMNS[k]} = ${sqlString(scope[k]!)}`);
+  if (parts.length === 0) throw new InvalidInputError('scope', "A scope needs at least one of userId, agentId or sessionId.");
+  return parts.join(' AND ');
+}
+
+export function idInList(column: 'id', ids: readonly string[]): string {
+  if (ids.length === 0) return 'false';
+  return `${column} IN (${ids.map(sqlString).join(', ')})`;
+}
+
+export function and(...clauses: readonly (string | undefined)[]): string {
+  return clauses
+    .filter((c): c is string => Boolean(c))
+    .map((c) => `(${c})`)
+    .join(' AND ');
+}

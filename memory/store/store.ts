@@ -1,0 +1,121 @@
+/**
+ * The storage spec the memory layer is written against. One implementation today (LanceDB,
+ * `lance-store.ts`); plain rows in and out so another store can slot in.
+ */
+
+/**
+ * Who a memory belongs to. Rows store absent parts as ''. As a filter, every given part must
+ * match exactly and absent parts match anything, so `{ userId }` spans that user's sessions.
+ */
+export interface Scope {
+  readonly userId?: string;
+  readonly agentId?: string;
+  readonly sessionId?: string;
+}
+
+/** A recent turn kept as text (the hot tier). */
+export interface TurnRow {
+  readonly id: string;
+  readonly userId: string;
+  readonly agentId: string;
+  readonly sessionId: string;
+  /** Monotonic order within the store (ms timestamp * 1000 + counter); sorts turns. */
+  readonly seq: number;
+  readonly role: string;
+  /** Speaker name where the chat format carries one ('' otherwise). */
+  readonly name: string;
+  readonly content: string;
+  readonly textTokens: number;
+  /** When the turn was said, ms since epoch. */
+  readonly createdAt: number;
+}
+
+/** A rendered page holding older turns (the optical tiers). */
+export interface PageRow {
+  readonly id: string;
+  readonly userId: string;
+  readonly agentId: string;
+  readonly sessionId: string;
+  /** Ids of the source turns, in order (a turn split over pages appears on each). */
+  readonly turnIds: readonly string[];
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** Time range of the source turns, ms since epoch. */
+  readonly startTime: number;
+  readonly endTime: number;
+  /** 'lossless' | 'forgetting' | a ladder step name. */
+  readonly tier: string;
+  readonly profile: string;
+  readonly png: Uint8Array;
+  /** PageGeometry as JSON. */
+  readonly geometry: string;
+  readonly width: number;
+  readonly height: number;
+  readonly textTokens: number;
+  readonly visualTokens: number;
+  readonly ratio: number;
+  readonly targetRatio: number;
+  /** Measured fidelity of decodedText against the source at write time; -1 when not measured. */
+  readonly fidelity: number;
+  /** Decoder output cached on the page; '' until decoded. Indexed for full-text search. */
+  readonly decodedText: string;
+  /** Embedding of decodedText when an Embedder is configured; empty otherwise. */
+  readonly vector: readonly number[];
+  /** Memory strength (days) for the forgetting curve; starts at 1. */
+  readonly strength: number;
+  readonly recallCount: number;
+  /** ms since epoch; 0 = never recalled. */
+  readonly lastRecalledAt: number;
+  readonly pinned: boolean;
+  readonly importance: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export type PageUpdate = Partial<Omit<PageRow, 'id' | 'userId' | 'agentId' | 'sessionId'>>;
+
+export interface SearchOptions {
+  /** Full-text query over decodedText. */
+  readonly text?: string;
+  /** Query embedding (same dimension as the store's vectors). */
+  readonly vector?: readonly number[];
+  readonly k: number;
+  /** 'hybrid' fuses text and vector ranks with reciprocal-rank fusion. Default: what the inputs allow. */
+  readonly mode?: 'fts' | 'vector' | 'hybrid';
+}
+
+export interface PageHit {
+  readonly page: PageRow;
+  /** Higher is better; RRF score for hybrid, BM25 for fts, 1/(1+distance) for vector. */
+  readonly score: number;
+}
+
+export interface ListOptions {
+  readonly limit?: number;
+  /** Leave image bytes out (listing many pages). */
+  readonly withPng?: boolean;
+  readonly tier?: string;
+}
+
+export interface MemoryStoreV1 {
+  readonly specificationVersion: 'v1';
+  readonly uri: string;
+  addTurns(rows: readonly TurnRow[]): Promise<void>;
+  /** Turns in this scope, oldest first. */
+  listTurns(scope: Scope, options?: { limit?: number }): Promise<TurnRow[]>;
+  deleteTurns(scope: Scope, ids: readonly string[]): Promise<void>;
+  addPages(rows: readonly PageRow[]): Promise<void>;
+  getPage(scope: Scope, id: string): Promise<PageRow | undefined>;
+  listPages(scope: Scope, options?: ListOptions): Promise<PageRow[]>;
+  updatePage(scope: Scope, id: string, update: PageUpdate): Promise<void>;
+  deletePages(scope: Scope, ids?: readonly string[]): Promise<number>;
+  search(scope: Scope, options: SearchOptions): Promise<PageHit[]>;
+  /** Every distinct scope with counts. */
+  scopes(): Promise<{ scope: Required<Scope>; turns: number; pages: number }[]>;
+  /** Page ids whose turnIds include any of `turnIds` (to make compaction idempotent). */
+  pagesCoveringTurns(scope: Scope, turnIds: readonly string[]): Promise<string[]>;
+  counts(): Promise<{ turns: number; pages: number }>;
+  close(): Promise<void>;
+}
+
+export type MemoryStore = MemoryStoreV1;
