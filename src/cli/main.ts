@@ -7,6 +7,7 @@ import { OpticMemError } from '../errors.js';
 import { decodeCommand } from './commands/decode.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
+import { compressCommand, recallCommand, statsCommand } from './commands/memory-commands.js';
 import { renderCommand } from './commands/render.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, model: 3, store: 4 } as const;
@@ -65,6 +66,39 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--no-geometry', 'ignore embedded line geometry and run text detection')
     .option('--json', 'print JSON with lines, confidences and timing')
     .action((file, opts) => run(() => decodeCommand(file, opts))());
+
+  const scoped = (cmd: Command) =>
+    cmd.option('--user <id>', 'user id of the scope').option('--agent <id>', 'agent id of the scope').option('--session <id>', 'session id of the scope');
+
+  scoped(
+    program
+      .command('compress')
+      .description('Store a chat log (JSON array or JSON Lines of {role, content}) and compact older turns into pages.')
+      .argument('<chat>', "chat file, or '-' for standard input")
+      .requiredOption('--db <dir>', 'store folder or LanceDB URI'),
+  )
+    .option('--profile <name>', 'vision-token profile for pages', 'deepseek-ocr:base')
+    .addOption(new Option('--hot-budget <tokens>', 'text tokens kept as hot turns').argParser(positiveNumber('--hot-budget')))
+    .option('--json', 'print JSON')
+    .action((file, opts) => run(() => compressCommand(file, opts))());
+
+  scoped(
+    program
+      .command('recall')
+      .description('Search stored pages and print them decoded.')
+      .argument('<query>', 'search text')
+      .requiredOption('--db <dir>', 'store folder or LanceDB URI'),
+  )
+    .addOption(new Option('--k <n>', 'number of pages').argParser(positiveNumber('--k')).default(5))
+    .option('--json', 'print JSON')
+    .action((query, opts) => run(() => recallCommand(query, opts))());
+
+  program
+    .command('stats')
+    .description('Turns, pages, tokens and fidelity per scope.')
+    .requiredOption('--db <dir>', 'store folder or LanceDB URI')
+    .option('--json', 'print JSON')
+    .action((opts) => run(() => statsCommand(opts))());
 
   program
     .command('eval')

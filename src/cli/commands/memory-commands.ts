@@ -1,0 +1,152 @@
+/** `opticmem compress`, `recall` and `stats`: the memory layer from the shell. */
+import { Memory } from '../../../memory/memory.js';
+import { openLanceStore } from '../../../memory/store/index.js';
+import type { Scope } from '../../../memory/store/store.js';
+import { InvalidInputError } from '../../errors.js';
+import { readInput } from '../read-chat.js';
+import { pct, printJson, printTable, progressBar } from '../output.js';
+
+export interface ScopeFlags {
+  user?: string;
+  agent?: string;
+  session?: string;
+}
+
+function scopeOf(flags: ScopeFlags): Scope {
+  return { ...(flags.user ? { userId: flags.user } : {}), ...(flags.agent ? { agentId: flags.agent } : {}), ...(flags.session ? { sessionId: flags.session } : {}) };
+}
+
+/** Chat messages from JSON (array or { messages }) or JSON Lines, with roles kept for validation. */
+function parseMessagesFile(text: string): unknown[] {
+  const trimmed = text.trim();
+  try {
+    const data: unknown = JSON.parse(trimmed);
+    if (Array.isArray(data)) return data;
+    if (data && typeof data === 'object' && Array.isArray((data as { messages?: unknown }).messages)) return (data as { messages: unknown[] }).messages;
+    return [data];
+  } catch {
+    return trimmed
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l, i) => {
+        try {
+          return JSON.parse(l) as unknown;
+        } catch (cause) {
+          throw new InvalidInputError(`file.line${i + 1}`, `Line ${i + 1} is not JSON. Pass a JSON array of chat messages or JSON Lines with one message per line.`, { cause });
+        }
+      });
+  }
+}
+
+export interface CompressOptions extends ScopeFlags {
+  db: string;
+  profile?: string;
+  hotBudget?: number;
+  json?: boolean;
+}
+
+export async function compressCommand(file: string, options: CompressOptions): Promise<number> {
+  const scope = scopeOf(options);
+  const messages = parseMessagesFile(await readInput(file));
+  const memory = await Memory.open({
+    path: options.db,
+    autoCompact: false,
+    ...(options.profile ? { profile: options.profile } : {}),
+    ...(options.hotBudget ? { tiers: { hotBudgetTokens: options.hotBudget } } : {}),
+  });
+  const showBar = !options.json && process.stderr.isTTY === true;
+  try {
+    const batch = 200;
+    const addBar = progressBar('store', messages.length, showBar);
+    for (let i = 0; i < messages.length; i += batch) {
+      await memory.add(messages.slice(i, i + batch) as never, scope);
+      addBar.tick(Math.min(batch, messages.length - i));
+    }
+    addBar.stop();
+    const hot = await memory.list(scope);
+    const hotTokens = hot.turns.reduce((a, t) => a + t.textTokens, 0);
+    // Estimated page count for the bar: lossless tier, Base-sized pages.
+    const estimate = Math.max(1, Math.ceil(Math.max(0, hotTokens - memory.tiers.hotBudgetTokens) / (memory.tiers.lossless.ratio * 256)));
+    const bar = progressBar('compress', estimate, showBar);
+    const t0 = performance.now();
+    const result = await memory.compact(scope, {
+      onProgress: (e) => {
+        if (e.phase === 'rendering') {
+          if (e.pages > estimate) bar.setTotal(e.pages);
+          bar.tick();
+        }
+      },
+    });
+    bar.stop();
+    const seconds = (performance.now() - t0) / 1000;
+    const summary = { messages: messages.length, ...result, seconds: Number(seconds.toFixed(2)), tokensPerSecond: Math.round(result.textTokens / Math.max(seconds, 1e-3)) };
+    if (options.json) printJson(summary);
+    else
+      printTable(
+        ['messages', 'turns compacted', 'pages', 'text tok', 'visual tok', 'ratio', 'mean fidelity', 'seconds'],
+        [[summary.messages, result.turnsCompacted, result.pagesWritten, result.textTokens, result.visualTokens, result.visualTokens ? `${(result.textTokens / result.visualTokens).toFixed(2)}x` : '-', pct(result.meanFidelity, 2), summary.seconds]],
+      );
+    return 0;
+  } finally {
+    await memory.close();
+  }
+}
+
+export interface RecallCommandOptions extends ScopeFlags {
+  db: string;
+  k: number;
+  json?: boolean;
+}
+
+export async function recallCommand(query: string, options: RecallCommandOptions): Promise<number> {
+  const memory = await Memory.open({ path: options.db });
+  try {
+    // Without scope flags the shell user searches their whole store, scope by scope.
+    const given = scopeOf(options);
+    const scopes = Object.keys(given).length
+      ? [given]
+      : (await memory.store.scopes()).filter((s) => s.pages > 0).map((s) => Object.fromEntries(Object.entries(s.scope).filter(([, v]) => v)) as Scope);
+    const all = [];
+    for (const scope of scopes) all.push(...(await memory.recall(query, { scope, k: options.k, as: 'text' })));
+    const seen = new Set<string>();
+    const hits = all.sort((a, b) => b.score - a.score).filter((h) => !seen.has(h.pageId) && seen.add(h.pageId)).slice(0, options.k);
+    if (options.json) printJson({ query, hits });
+    else if (hits.length === 0) process.stdout.write('no matching pages\n');
+    else
+      for (const h of hits) {
+        process.stdout.write(`--- page ${h.pageId}  score ${h.score.toFixed(3)}  tier ${h.tier}  ${new Date(h.startTime).toISOString()} .. ${new Date(h.endTime).toISOString()}\n${h.text}\n`);
+      }
+    return 0;
+  } finally {
+    await memory.close();
+  }
+}
+
+export async function statsCommand(options: { db: string; json?: boolean }): Promise<number> {
+  const store = await openLanceStore({ uri: options.db });
+  try {
+    const scopes = await store.scopes();
+    const rows = [];
+    for (const s of scopes) {
+      const filter = Object.fromEntries(Object.entries(s.scope).filter(([, v]) => v)) as Scope;
+      const pages = s.pages ? await store.listPages(filter, { withPng: false }) : [];
+      const mine = pages.filter((p) => p.userId === s.scope.userId && p.agentId === s.scope.agentId && p.sessionId === s.scope.sessionId);
+      const textTokens = mine.reduce((a, p) => a + p.textTokens, 0);
+      const visualTokens = mine.reduce((a, p) => a + p.visualTokens, 0);
+      const f = mine.filter((p) => p.fidelity >= 0);
+      rows.push({ ...s.scope, turns: s.turns, pages: s.pages, pagedTextTokens: textTokens, visualTokens, ratio: visualTokens ? textTokens / visualTokens : 0, meanFidelity: f.length ? f.reduce((a, p) => a + p.fidelity, 0) / f.length : undefined });
+    }
+    const totals = await store.counts();
+    if (options.json) printJson({ db: options.db, totals, scopes: rows });
+    else {
+      process.stdout.write(`${options.db}: ${totals.turns} hot turns, ${totals.pages} pages\n\n`);
+      printTable(
+        ['user', 'agent', 'session', 'turns', 'pages', 'paged text tok', 'visual tok', 'ratio', 'fidelity'],
+        rows.map((r) => [r.userId || '-', r.agentId || '-', r.sessionId || '-', r.turns, r.pages, r.pagedTextTokens, r.visualTokens, r.ratio ? `${r.ratio.toFixed(2)}x` : '-', pct(r.meanFidelity, 2)]),
+      );
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,91 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// The CLI is tested as users run it: the built bin in a child process (`npm test` builds first).
+const bin = join(import.meta.dirname, '..', 'bin', 'opticmem.js');
+const dir = mkdtempSync(join(tmpdir(), 'opticmem-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, input, encoding: 'utf8', timeout: 240_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const chat = join(import.meta.dirname, 'fixtures', 'conversation-en.json');
+
+describe('opticmem CLI', () => {
+  it('renders a chat to pages and decodes one back', () => {
+    const out = join(dir, 'page.png');
+    const r = cli(['render', chat, '--ratio', '10', '--profile', 'deepseek-ocr:small', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { pages } = JSON.parse(r.stdout) as { pages: { path: string; ratio: number; textTokens: number; visualTokens: number; width: number }[] };
+    expect(pages.length).toBeGreaterThan(1);
+    for (const p of pages) {
+      expect(p.ratio).toBeLessThanOrEqual(10);
+      expect(p.visualTokens).toBe(100);
+      expect(existsSync(p.path)).toBe(true);
+    }
+    const d = cli(['decode', pages[0]!.path, '--json']);
+    expect(d.code, d.stderr).toBe(0);
+    const decoded = JSON.parse(d.stdout) as { text: string; path: string };
+    expect(decoded.path).toBe('geometry');
+    const firstTurn = (JSON.parse(readFileSync(chat, 'utf8')) as { content: string }[])[0]!.content;
+    expect(decoded.text).toContain(firstTurn.slice(0, 40));
+  });
+
+  it('reads plain text from stdin', () => {
+    const r = cli(['render', '-', '--out', join(dir, 'stdin.png'), '--json'], 'A short note about the 7:45 train to Sintra.');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).pages).toHaveLength(1);
+  });
+
+  it('exits 2 with a message naming the field and the fix on bad input', () => {
+    const cases: [string[], RegExp][] = [
+      [['render', chat, '--out', 'x.png', '--profile', 'gpt-99'], /Unknown vision-token profile 'gpt-99'.*Use one of/],
+      [['render', chat, '--out', 'x.png', '--ratio', '0'], /--ratio must be a positive number/],
+      [['render', join(dir, 'missing.json'), '--out', 'x.png'], /Cannot read .*missing\.json/],
+      [['decode', chat], /not a PNG file/],
+      [['recall', 'x', '--db', join(dir, 'db'), '--k', '0'], /--k must be a positive number/],
+      [['compress', chat, '--db', join(dir, 'db-bad')], /scope.*Pass at least one of userId/],
+      [['nonsense'], /unknown command/],
+    ];
+    for (const [args, message] of cases) {
+      const r = cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
+  it('compresses a chat log into a store, recalls from it and shows stats', () => {
+    const db = join(dir, 'db');
+    const jsonl = join(dir, 'chat.jsonl');
+    const msgs = JSON.parse(readFileSync(chat, 'utf8')) as unknown[];
+    writeFileSync(jsonl, msgs.map((m) => JSON.stringify(m)).join('\n'));
+    const c = cli(['compress', jsonl, '--db', db, '--user', 'maya', '--session', 's1', '--hot-budget', '500', '--json']);
+    expect(c.code, c.stderr).toBe(0);
+    const summary = JSON.parse(c.stdout) as { pagesWritten: number; turnsCompacted: number };
+    expect(summary.pagesWritten).toBeGreaterThan(0);
+    const r = cli(['recall', 'Porto', '--db', db, '--user', 'maya', '--k', '2', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const hits = JSON.parse(r.stdout).hits as { text: string }[];
+    expect(hits[0]!.text).toContain('Porto');
+    const none = cli(['recall', 'Porto', '--db', db, '--user', 'someone-else', '--json']);
+    expect(JSON.parse(none.stdout).hits).toEqual([]);
+    const s = cli(['stats', '--db', db, '--json']);
+    expect(s.code, s.stderr).toBe(0);
+    const stats = JSON.parse(s.stdout) as { totals: { pages: number }; scopes: { userId: string; pages: number }[] };
+    expect(stats.totals.pages).toBe(summary.pagesWritten);
+    expect(stats.scopes[0]!.userId).toBe('maya');
+  });
+
+  it('runs the demo offline and prints the table', () => {
+    const r = cli(['demo', '--out', join(dir, 'demo')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/lossless\s+10x/);
+    expect(r.stdout).toMatch(/forgetting\s+20x/);
+    expect(existsSync(join(dir, 'demo', 'lossless-10x-page-1.png'))).toBe(true);
+  });
+});
