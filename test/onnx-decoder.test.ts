@@ -170,6 +170,17 @@ describe('ONNX decoder building blocks', () => {
     ]);
   });
 
+  it('reads a two-column page column by column, across the gutter', () => {
+    const rows = readingOrder([
+      { x: 530, y: 2, width: 400, height: 14 },
+      { x: 10, y: 2, width: 480, height: 14 },
+      { x: 10, y: 18, width: 300, height: 14 },
+      { x: 530, y: 18, width: 420, height: 14 },
+      { x: 10, y: 34, width: 470, height: 14 },
+    ]);
+    expect(rows.map((r) => r.map((b) => [b.x, b.y]))).toEqual([[[10, 2]], [[10, 18]], [[10, 34]], [[530, 2]], [[530, 18]]]);
+  });
+
   it('resizes without aliasing when shrinking and keeps flat regions flat when enlarging', () => {
     // Point sampling would turn 1 px stripes into solid black or white; a filter gives grey.
     const stripes = { width: 8, height: 1, data: Uint8Array.from([0, 255, 0, 255, 0, 255, 0, 255]) };

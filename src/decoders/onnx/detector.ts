@@ -182,10 +182,31 @@ function meanInBox(prob: Float32Array, width: number, x0: number, y0: number, x1
 }
 
 /**
+ * Columns left to right, then rows top to bottom within each column. A column break is a
+ * vertical band, wider than two line heights, that no box crosses and that has text on both
+ * sides (a page gutter); without one the page is a single column.
+ */
+export function readingOrder(boxes: readonly Rect[]): Rect[][] {
+  if (boxes.length < 2) return rowsOf(boxes);
+  const lineHeight = median(boxes.map((b) => b.height));
+  const spans = [...boxes].map((b) => [b.x, b.x + b.width] as const).sort((a, b) => a[0] - b[0]);
+  const cuts: number[] = [];
+  let reach = spans[0]![1];
+  for (const [start, end] of spans.slice(1)) {
+    if (start - reach > 2 * lineHeight) cuts.push((start + reach) / 2);
+    reach = Math.max(reach, end);
+  }
+  if (cuts.length === 0) return rowsOf(boxes);
+  const columns: Rect[][] = Array.from({ length: cuts.length + 1 }, () => []);
+  for (const b of boxes) columns[cuts.filter((c) => b.x > c).length]!.push(b);
+  return columns.flatMap(rowsOf);
+}
+
+/**
  * Rows top to bottom: a box joins the current row when its vertical centre falls inside the
  * row's first box; within a row, left to right.
  */
-export function readingOrder(boxes: readonly Rect[]): Rect[][] {
+function rowsOf(boxes: readonly Rect[]): Rect[][] {
   const sorted = [...boxes].sort((a, b) => a.y + a.height / 2 - (b.y + b.height / 2) || a.x - b.x);
   const rows: Rect[][] = [];
   let anchor: Rect | undefined;
