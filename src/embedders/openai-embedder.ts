@@ -42,7 +42,7 @@ export function createOpenAIEmbedder(options: OpenAIEmbedderOptions): Embedder {
       for (let i = 0; i < texts.length; i += batch) {
         let res;
         try {
-          res = await client.embeddings.create({ model: opts.model, input: texts.slice(i, i + batch) as string[] }, callOptions?.signal ? { signal: callOptions.signal } : {});
+          res = await client.embeddings.create({ model: opts.model, input: texts.slice(i, i + batch) as string[], encoding_format: 'float' }, callOptions?.signal ? { signal: callOptions.signal } : {});
         } catch (cause) {
           const status = (cause as { status?: number }).status;
           throw new RemoteServiceError(

@@ -39,6 +39,8 @@ export interface FakeOpenAIServer {
   reply(reply: FakeReply): void;
   /** Reply to the next requests with these, in order, then fall back to `reply()`'s. */
   replyOnce(...replies: FakeReply[]): void;
+  /** Answer POST /v1/embeddings with these vectors (one per input string). */
+  onEmbeddings(fn: (inputs: string[]) => number[][]): void;
   /** Forget recorded requests and queued replies; the default reply becomes `{ text: 'ok' }`. */
   reset(): void;
   close(): Promise<void>;
@@ -53,6 +55,7 @@ export async function startFakeOpenAIServer(): Promise<FakeOpenAIServer> {
   const requests: RecordedRequest[] = [];
   const queue: FakeReply[] = [];
   let fallback: FakeReply = { text: 'ok' };
+  let embed: ((inputs: string[]) => number[][]) | undefined;
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let completionId = 0;
@@ -83,6 +86,12 @@ export async function startFakeOpenAIServer(): Promise<FakeOpenAIServer> {
       }
       if (requests.length < MAX_RECORDED) requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
       const path = (req.url ?? '').split('?')[0];
+      if (req.method === 'POST' && path === '/v1/embeddings' && embed) {
+        const input = (body as { input?: unknown }).input;
+        const inputs = Array.isArray(input) ? input.map(String) : [String(input)];
+        sendJson(res, 200, { object: 'list', model: (body as { model?: string }).model, data: embed(inputs).map((embedding, index) => ({ object: 'embedding', index, embedding })), usage: { prompt_tokens: 1, total_tokens: 1 } });
+        return;
+      }
       if (req.method !== 'POST' || path !== '/v1/chat/completions') {
         sendError(res, 404, `Unknown route ${req.method} ${path}.`, 'invalid_request_error');
         return;
@@ -152,7 +161,11 @@ export async function startFakeOpenAIServer(): Promise<FakeOpenAIServer> {
     replyOnce(...replies) {
       queue.push(...replies);
     },
+    onEmbeddings(fn) {
+      embed = fn;
+    },
     reset() {
+      embed = undefined;
       requests.length = 0;
       queue.length = 0;
       fallback = { text: 'ok' };

@@ -1,0 +1,94 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as lancedb from '@lancedb/lancedb';
+import { Field, Schema, Utf8 } from 'apache-arrow';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InvalidInputError, StoreError } from '../src/errors.js';
+import { openLanceStore } from '../memory/store/lance-store.js';
+import { pagesSchema, SCHEMA_VERSION } from '../memory/store/schema.js';
+import { scopeFilter, sqlString } from '../memory/store/sql.js';
+import type { PageRow } from '../memory/store/store.js';
+
+const dirs: string[] = [];
+async function tempDir() {
+  const d = await mkdtemp(join(tmpdir(), 'opticmem-store-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+function page(id: string, userId: string, text: string): PageRow {
+  return {
+    id, userId, agentId: '', sessionId: '', turnIds: [`${id}-t`], firstSeq: 1, lastSeq: 2, startTime: 0, endTime: 1, tier: 'lossless',
+    profile: 'deepseek-ocr:base', png: Uint8Array.from([0x89, 1, 2, 3]), geometry: '{}', width: 1024, height: 1024, textTokens: 100,
+    visualTokens: 256, ratio: 0.4, targetRatio: 10, fidelity: 1, decodedText: text, vector: [], strength: 1, recallCount: 0,
+    lastRecalledAt: 0, pinned: false, importance: 1, createdAt: 0, updatedAt: 0,
+  };
+}
+
+describe('SQL literals for LanceDB filters', () => {
+  it('doubles quotes, refuses NUL and never lets a value end the literal', () => {
+    expect(sqlString("o'brien")).toBe("'o''brien'");
+    expect(scopeFilter({ userId: "x' OR '1'='1", sessionId: 's' })).toBe("user_id = 'x'' OR ''1''=''1' AND session_id = 's'");
+    expect(() => sqlString('a\u0000b')).toThrow(InvalidInputError);
+    expect(() => scopeFilter({})).toThrow(InvalidInputError);
+  });
+
+  it('round-trips hostile ids through a real table', async () => {
+    const store = await openLanceStore({ uri: await tempDir() });
+    try {
+      const hostile = ["o'brien", "x' OR '1'='1", '%', '_', '\\', '"; DROP TABLE pages; --', '🙂 用户'];
+      await store.addPages(hostile.map((u, i) => page(`p${i}`, u, `page of user ${i}`)));
+      for (const [i, u] of hostile.entries()) {
+        const mine = await store.listPages({ userId: u });
+        expect(mine.map((p) => p.id)).toEqual([`p${i}`]);
+        expect(mine[0]!.png).toEqual(Uint8Array.from([0x89, 1, 2, 3]));
+        const hits = await store.search({ userId: u }, { text: 'page user', k: 10 });
+        expect(hits.map((h) => h.page.userId)).toEqual([u]);
+      }
+      await store.updatePage({ userId: "o'brien" }, 'p0', { decodedText: "it's updated, isn't it", strength: 2.5 });
+      expect((await store.getPage({ userId: "o'brien" }, 'p0'))!.decodedText).toBe("it's updated, isn't it");
+      expect(await store.getPage({ userId: 'someone' }, 'p0')).toBeUndefined();
+      expect(await store.deletePages({ userId: '%' })).toBe(1);
+      expect((await store.counts()).pages).toBe(hostile.length - 1);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('schema versions', () => {
+  it('migrates a v0 store (pages without pinned/importance) and keeps its rows', async () => {
+    const uri = await tempDir();
+    const db = await lancedb.connect(uri);
+    const v1 = pagesSchema(undefined);
+    const v0 = new Schema(v1.fields.filter((f) => f.name !== 'pinned' && f.name !== 'importance'));
+    const row = Object.fromEntries(Object.entries({ ...page('old', 'u', 'an old page about ferries') }).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
+    delete row.pinned;
+    delete row.importance;
+    delete row.vector;
+    row.turn_ids = JSON.stringify(row.turn_ids);
+    row.png = Buffer.from(row.png as Uint8Array);
+    await db.createTable('pages', [row], { schema: v0 });
+    await db.createTable('meta', [{ key: 'schema_version', value: '0' }], { schema: new Schema([new Field('key', new Utf8()), new Field('value', new Utf8())]) });
+    db.close();
+    const store = await openLanceStore({ uri });
+    try {
+      const [p] = await store.listPages({ userId: 'u' });
+      expect(p).toMatchObject({ id: 'old', pinned: false, importance: 1, decodedText: 'an old page about ferries' });
+      expect((await store.search({ userId: 'u' }, { text: 'ferries', k: 1 }))[0]!.page.id).toBe('old');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a store written by a newer schema', async () => {
+    const uri = await tempDir();
+    const db = await lancedb.connect(uri);
+    await db.createTable('meta', [{ key: 'schema_version', value: String(SCHEMA_VERSION + 1) }]);
+    db.close();
+    await expect(openLanceStore({ uri })).rejects.toThrow(StoreError);
+    await expect(openLanceStore({ uri })).rejects.toThrow(/Upgrade opticmem/);
+  });
+});
