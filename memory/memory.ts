@@ -19,6 +19,9 @@ import { parseScope, scopeKey } from './scope.js';
 import { openLanceStore } from './store/index.js';
 import type { MemoryStore, PageRow, Scope, TurnRow } from './store/store.js';
 import { TiersSchema, type Tiers, type TiersInput } from './tiers.js';
+import { agePages, DAY_MS, type AgeOptions, type AgeResult } from './ageing.js';
+import { DEEPSEEK_MODE_LADDER, parseLadder, RATIO_LADDER, type Ladder } from './ladder.js';
+import { getRetentionCurve, type RetentionCurve } from './retention.js';
 
 export interface MemoryOptions {
   /** Local folder for the LanceDB store. Default './.opticmem'. */
@@ -39,6 +42,11 @@ export interface MemoryOptions {
   readonly now?: () => number;
   /** A store to use instead of opening LanceDB (another MemoryStore implementation). */
   readonly store?: MemoryStore;
+  /** How pages fade: the retention curve and the resolution ladder. */
+  readonly forgetting?: {
+    readonly curve?: 'ebbinghaus' | 'fsrs' | RetentionCurve;
+    readonly ladder?: 'ratio' | 'deepseek-modes' | Ladder;
+  };
 }
 
 const OptionsSchema = z
@@ -54,6 +62,13 @@ const OptionsSchema = z
     autoCompact: z.boolean().optional(),
     now: z.function().optional(),
     store: z.custom<MemoryStore>((v) => typeof v === 'object' && v !== null && 'addPages' in v).optional(),
+    forgetting: z
+      .object({
+        curve: z.union([z.enum(['ebbinghaus', 'fsrs']), z.custom<RetentionCurve>((v) => typeof v === 'object' && v !== null && 'retention' in v)]).optional(),
+        ladder: z.union([z.enum(['ratio', 'deepseek-modes']), z.object({ steps: z.array(z.unknown()) })]).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((o) => !(o.path && o.uri), { message: "pass either 'path' or 'uri', not both", path: ['uri'] });
@@ -126,6 +141,8 @@ export class Memory {
   readonly #autoCompact: boolean;
   readonly #now: () => number;
   readonly #lockDir: string | undefined;
+  readonly curve: RetentionCurve;
+  readonly ladder: Ladder;
   #seq = 0;
   #closed = false;
 
@@ -140,6 +157,10 @@ export class Memory {
     this.#autoCompact = o.autoCompact ?? true;
     this.#now = o.now ?? Date.now;
     this.#lockDir = lockDir;
+    const curve = o.forgetting?.curve ?? 'ebbinghaus';
+    this.curve = typeof curve === 'string' ? getRetentionCurve(curve) : curve;
+    const ladder = o.forgetting?.ladder ?? 'ratio';
+    this.ladder = ladder === 'ratio' ? RATIO_LADDER : ladder === 'deepseek-modes' ? DEEPSEEK_MODE_LADDER : parseLadder(ladder);
   }
 
   /** Open (or create) a memory. Finishes any compaction a crash interrupted. */
@@ -306,7 +327,7 @@ export class Memory {
         fidelity: p.fidelity ?? -1,
         decodedText: p.decodedText ?? '',
         vector: vectors?.[i] ?? [],
-        strength: 1,
+        strength: this.curve.initialStrength,
         recallCount: 0,
         lastRecalledAt: 0,
         pinned: false,
@@ -356,7 +377,10 @@ export class Memory {
       if (as !== 'image') {
         text = await this.textOf(page, scope);
       }
+      // A recall is a rehearsal: the curve raises the page's strength and restarts its clock.
+      const elapsedDays = Math.max(0, now - Math.max(page.lastRecalledAt, page.endTime)) / DAY_MS;
       await this.#store.updatePage(scope, page.id, {
+        strength: this.curve.strengthen(elapsedDays, { strength: page.strength, importance: page.importance }),
         recallCount: page.recallCount + 1,
         lastRecalledAt: now,
         updatedAt: now,
@@ -441,6 +465,35 @@ export class Memory {
       pages++;
     }
     return { turns, pages };
+  }
+
+  /** Move pages down the forgetting ladder as of `now` (idempotent for the same `now`). */
+  async age(options: AgeOptions = {}): Promise<AgeResult> {
+    this.#assertOpen();
+    const scope = options.scope === undefined ? undefined : parseScope(options.scope, 'options.scope');
+    return withCompactionLock(this.#lockDir, () =>
+      agePages(
+        { store: this.#store, decoder: () => this.#decoderInstance(), curve: this.curve, ladder: this.ladder, clock: this.#now },
+        { ...options, ...(scope ? { scope } : {}) },
+      ),
+    );
+  }
+
+  /** Pin a page (it never fades) or unpin it. */
+  async pin(pageId: string, scope: Scope, pinned = true): Promise<void> {
+    this.#assertOpen();
+    const s = parseScope(scope);
+    if (!(await this.#store.getPage(s, pageId))) throw new InvalidInputError('pageId', `No page '${pageId}' in this scope. List pages with memory.list(scope).`);
+    await this.#store.updatePage(s, pageId, { pinned, updatedAt: this.#now() });
+  }
+
+  /** Importance multiplies a page's strength: 2 fades half as fast, 0.5 twice as fast. */
+  async setImportance(pageId: string, scope: Scope, importance: number): Promise<void> {
+    this.#assertOpen();
+    const s = parseScope(scope);
+    if (!Number.isFinite(importance) || importance <= 0) throw new InvalidInputError('importance', "'importance' must be a number > 0 (1 is ordinary).");
+    if (!(await this.#store.getPage(s, pageId))) throw new InvalidInputError('pageId', `No page '${pageId}' in this scope.`);
+    await this.#store.updatePage(s, pageId, { importance, updatedAt: this.#now() });
   }
 
   /** A page's text: the cached decode, or a fresh decode that is then cached on the page. */

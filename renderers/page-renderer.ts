@@ -31,7 +31,7 @@ export type Renderer = RendererV1;
 
 /** Space between columns: wide enough that a reader never runs two columns together. */
 export function gutterFor(plan: PageLayoutPlan): number {
-  return Math.ceil(plan.fontSize * 2);
+  return Math.ceil(plan.fontSize * 3);
 }
 
 export function columnWidth(plan: PageLayoutPlan): number {

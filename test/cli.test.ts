@@ -74,10 +74,18 @@ describe('opticmem CLI', () => {
     expect(hits[0]!.text).toContain('Porto');
     const none = cli(['recall', 'Porto', '--db', db, '--user', 'someone-else', '--json']);
     expect(JSON.parse(none.stdout).hits).toEqual([]);
+    const a = cli(['age', '--db', db, '--now', '2099-01-01T00:00:00Z', '--json']);
+    expect(a.code, a.stderr).toBe(0);
+    const aged = JSON.parse(a.stdout) as { examined: number; dropped: unknown[] };
+    expect(aged.examined).toBe(summary.pagesWritten);
+    expect(aged.dropped.length).toBe(summary.pagesWritten);
+    const back = cli(['age', '--db', db, '--now', '2000-01-01T00:00:00Z']);
+    expect(back.code).toBe(2);
+    expect(back.stderr).toMatch(/before the last ageing/);
     const s = cli(['stats', '--db', db, '--json']);
     expect(s.code, s.stderr).toBe(0);
     const stats = JSON.parse(s.stdout) as { totals: { pages: number }; scopes: { userId: string; pages: number }[] };
-    expect(stats.totals.pages).toBe(summary.pagesWritten);
+    expect(stats.totals.pages).toBe(0);
     expect(stats.scopes[0]!.userId).toBe('maya');
   });
 

@@ -177,8 +177,9 @@ describe('ONNX decoder building blocks', () => {
       { x: 10, y: 18, width: 300, height: 14 },
       { x: 530, y: 18, width: 420, height: 14 },
       { x: 10, y: 34, width: 470, height: 14 },
+      { x: 530, y: 34, width: 200, height: 14 },
     ]);
-    expect(rows.map((r) => r.map((b) => [b.x, b.y]))).toEqual([[[10, 2]], [[10, 18]], [[10, 34]], [[530, 2]], [[530, 18]]]);
+    expect(rows.map((r) => r.map((b) => [b.x, b.y]))).toEqual([[[10, 2]], [[10, 18]], [[10, 34]], [[530, 2]], [[530, 18]], [[530, 34]]]);
   });
 
   it('resizes without aliasing when shrinking and keeps flat regions flat when enlarging', () => {

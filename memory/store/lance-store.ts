@@ -8,8 +8,8 @@ import type { Connection, Table } from '@lancedb/lancedb';
 import { StoreError } from '../../src/errors.js';
 import { loadLanceDb } from '../../src/internal/lazy.js';
 import { and, idInList, scopeFilter, sqlString } from './sql.js';
-import { metaSchema, MIGRATIONS, pagesSchema, SCHEMA_VERSION, turnsSchema } from './schema.js';
-import type { ListOptions, MemoryStore, PageHit, PageRow, PageUpdate, Scope, SearchOptions, TurnRow } from './store.js';
+import { metaSchema, MIGRATIONS, pagesSchema, SCHEMA_VERSION, tombstonesSchema, turnsSchema } from './schema.js';
+import type { ListOptions, MemoryStore, PageHit, PageRow, PageUpdate, Scope, SearchOptions, TombstoneRow, TurnRow } from './store.js';
 
 export interface LanceStoreOptions {
   /** Folder path or LanceDB URI (s3://, gs://, az://, db://). */
@@ -136,6 +136,7 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
   }
   const turns = await retry('opening turns', () => open('turns', turnsSchema()));
   const pages = await retry('opening pages', () => open('pages', pagesSchema(dimension)));
+  const tombstones = await retry('opening tombstones', () => open('tombstones', tombstonesSchema()));
   if (version !== undefined && version < SCHEMA_VERSION) {
     for (const m of MIGRATIONS.filter((m) => m.from >= version! && m.from < SCHEMA_VERSION)) {
       await retry(`migrating from schema ${m.from}`, () => pages.addColumns(m.pages.map((c) => ({ name: c.name, valueSql: c.valueSql }))));
@@ -149,7 +150,7 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
     version = SCHEMA_VERSION;
   }
   if (dimension && !storedDim) await retry('writing meta', () => meta.add([{ key: 'vector_dimension', value: String(dimension) }]));
-  return new LanceStore(options.uri, db, turns, pages, dimension);
+  return new LanceStore(options.uri, db, turns, pages, tombstones, meta, dimension);
 }
 
 
@@ -163,8 +164,46 @@ class LanceStore implements MemoryStore {
     private readonly db: Connection,
     private readonly turns: Table,
     private readonly pages: Table,
+    private readonly tombstones: Table,
+    private readonly meta: Table,
     private readonly dimension: number | undefined,
   ) {}
+
+  async addTombstones(rows: readonly TombstoneRow[]): Promise<void> {
+    this.#open();
+    if (rows.length === 0) return;
+    await retry('adding tombstones', () =>
+      this.tombstones.add(
+        rows.map((t) => ({
+          id: t.id, user_id: t.userId, agent_id: t.agentId, session_id: t.sessionId, page_id: t.pageId, turn_count: t.turnCount,
+          start_time: t.startTime, end_time: t.endTime, tier: t.tier, reason: t.reason, dropped_at: t.droppedAt,
+        })),
+      ),
+    );
+  }
+
+  async listTombstones(scope: Scope): Promise<TombstoneRow[]> {
+    this.#open();
+    const rows = await retry('listing tombstones', () => this.tombstones.query().where(scopeFilter(scope)).toArray());
+    return rows
+      .map((r) => ({
+        id: String(r.id), userId: String(r.user_id), agentId: String(r.agent_id), sessionId: String(r.session_id), pageId: String(r.page_id),
+        turnCount: Number(r.turn_count), startTime: Number(r.start_time), endTime: Number(r.end_time), tier: String(r.tier),
+        reason: String(r.reason), droppedAt: Number(r.dropped_at),
+      }))
+      .sort((a, b) => a.startTime - b.startTime);
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    this.#open();
+    const rows = await retry('reading meta', () => this.meta.query().where(`key = ${sqlString(key)}`).toArray());
+    return rows[0] ? String(rows[0].value) : undefined;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.#open();
+    await retry('writing meta', () => this.meta.mergeInsert('key').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([{ key, value }]));
+  }
 
   #open(): void {
     if (this.#closed) throw new StoreError('The store is closed. Open the memory again.');
@@ -328,6 +367,8 @@ class LanceStore implements MemoryStore {
     this.#closed = true;
     this.turns.close();
     this.pages.close();
+    this.tombstones.close();
+    this.meta.close();
     this.db.close();
   }
 }

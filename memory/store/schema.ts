@@ -70,3 +70,19 @@ export const MIGRATIONS: readonly { from: number; pages: readonly { name: string
     ],
   },
 ];
+
+export function tombstonesSchema(): Schema {
+  return new Schema([
+    new Field('id', new Utf8(), false),
+    new Field('user_id', new Utf8(), false),
+    new Field('agent_id', new Utf8(), false),
+    new Field('session_id', new Utf8(), false),
+    new Field('page_id', new Utf8(), false),
+    new Field('turn_count', new Float64(), false),
+    new Field('start_time', new Float64(), false),
+    new Field('end_time', new Float64(), false),
+    new Field('tier', new Utf8(), false),
+    new Field('reason', new Utf8(), false),
+    new Field('dropped_at', new Float64(), false),
+  ]);
+}

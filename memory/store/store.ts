@@ -97,6 +97,21 @@ export interface ListOptions {
   readonly tier?: string;
 }
 
+/** What is left of a page the forgetting curve dropped: when, whose, and why. */
+export interface TombstoneRow {
+  readonly id: string;
+  readonly userId: string;
+  readonly agentId: string;
+  readonly sessionId: string;
+  readonly pageId: string;
+  readonly turnCount: number;
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly tier: string;
+  readonly reason: string;
+  readonly droppedAt: number;
+}
+
 export interface MemoryStoreV1 {
   readonly specificationVersion: 'v1';
   readonly uri: string;
@@ -115,6 +130,11 @@ export interface MemoryStoreV1 {
   /** Page ids whose turnIds include any of `turnIds` (to make compaction idempotent). */
   pagesCoveringTurns(scope: Scope, turnIds: readonly string[]): Promise<string[]>;
   counts(): Promise<{ turns: number; pages: number }>;
+  addTombstones(rows: readonly TombstoneRow[]): Promise<void>;
+  listTombstones(scope: Scope): Promise<TombstoneRow[]>;
+  /** Small key/value settings kept with the store (e.g. the last ageing time). */
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
   close(): Promise<void>;
 }
 

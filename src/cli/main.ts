@@ -7,7 +7,7 @@ import { OpticMemError } from '../errors.js';
 import { decodeCommand } from './commands/decode.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
-import { compressCommand, recallCommand, statsCommand } from './commands/memory-commands.js';
+import { ageCommand, compressCommand, recallCommand, statsCommand } from './commands/memory-commands.js';
 import { renderCommand } from './commands/render.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, model: 3, store: 4 } as const;
@@ -92,6 +92,20 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--k <n>', 'number of pages').argParser(positiveNumber('--k')).default(5))
     .option('--json', 'print JSON')
     .action((query, opts) => run(() => recallCommand(query, opts))());
+
+  scoped(
+    program
+      .command('age')
+      .description('Move pages down the forgetting ladder as of --now (default: the current time).')
+      .requiredOption('--db <dir>', 'store folder or LanceDB URI'),
+  )
+    .option('--now <iso>', 'the time to age to, e.g. 2026-12-01T00:00:00Z')
+    .addOption(new Option('--strategy <s>', 'how pages fade').choices(['downsample', 'rerender']).default('downsample'))
+    .addOption(new Option('--curve <c>', 'retention curve').choices(['ebbinghaus', 'fsrs']).default('ebbinghaus'))
+    .addOption(new Option('--ladder <l>', 'resolution ladder').choices(['ratio', 'deepseek-modes']).default('ratio'))
+    .option('--purge', 'drop faded pages without tombstones')
+    .option('--json', 'print JSON')
+    .action((opts) => run(() => ageCommand(opts))());
 
   program
     .command('stats')

@@ -150,3 +150,50 @@ export async function statsCommand(options: { db: string; json?: boolean }): Pro
     await store.close();
   }
 }
+
+export interface AgeCommandOptions extends ScopeFlags {
+  db: string;
+  now?: string;
+  strategy?: 'downsample' | 'rerender';
+  curve?: 'ebbinghaus' | 'fsrs';
+  ladder?: 'ratio' | 'deepseek-modes';
+  purge?: boolean;
+  json?: boolean;
+}
+
+export async function ageCommand(options: AgeCommandOptions): Promise<number> {
+  let now: number | undefined;
+  if (options.now !== undefined) {
+    now = Date.parse(options.now);
+    if (Number.isNaN(now)) throw new InvalidInputError('now', `--now '${options.now}' is not a date. Pass an ISO date such as 2026-12-01T00:00:00Z.`);
+  }
+  const memory = await Memory.open({ path: options.db, forgetting: { curve: options.curve ?? 'ebbinghaus', ladder: options.ladder ?? 'ratio' } });
+  try {
+    const scope = scopeOf(options);
+    const r = await memory.age({
+      ...(now !== undefined ? { now } : {}),
+      ...(Object.keys(scope).length ? { scope } : {}),
+      ...(options.strategy ? { strategy: options.strategy } : {}),
+      ...(options.purge ? { purge: true } : {}),
+    });
+    if (options.json) printJson(r);
+    else {
+      process.stdout.write(`aged to ${new Date(r.now).toISOString()}: ${r.examined} pages, ${r.moved.length} moved, ${r.dropped.length} dropped, ${r.pinned} pinned, ${r.unchanged} unchanged\n`);
+      const moves = new Map<string, { n: number; before: number; after: number }>();
+      for (const m of r.moved) {
+        const key = `${m.from} -> ${m.to}`;
+        const e = moves.get(key) ?? { n: 0, before: 0, after: 0 };
+        moves.set(key, { n: e.n + 1, before: e.before + m.visualTokensBefore, after: e.after + m.visualTokensAfter });
+      }
+      for (const d of r.dropped) {
+        const key = `${d.tier} -> dropped`;
+        const e = moves.get(key) ?? { n: 0, before: 0, after: 0 };
+        moves.set(key, { ...e, n: e.n + 1 });
+      }
+      if (moves.size) printTable(['move', 'pages', 'visual tok before', 'visual tok after'], [...moves].map(([k, v]) => [k, v.n, v.before, v.after]));
+    }
+    return 0;
+  } finally {
+    await memory.close();
+  }
+}

@@ -183,8 +183,8 @@ function meanInBox(prob: Float32Array, width: number, x0: number, y0: number, x1
 
 /**
  * Columns left to right, then rows top to bottom within each column. A column break is a
- * vertical band, wider than two line heights, that no box crosses and that has text on both
- * sides (a page gutter); without one the page is a single column.
+ * vertical band, wider than a line height, that no box crosses and that has text on both
+ * sides over at least three lines (a page gutter); without one the page is a single column.
  */
 export function readingOrder(boxes: readonly Rect[]): Rect[][] {
   if (boxes.length < 2) return rowsOf(boxes);
@@ -193,12 +193,14 @@ export function readingOrder(boxes: readonly Rect[]): Rect[][] {
   const cuts: number[] = [];
   let reach = spans[0]![1];
   for (const [start, end] of spans.slice(1)) {
-    if (start - reach > 2 * lineHeight) cuts.push((start + reach) / 2);
+    if (start - reach > lineHeight) cuts.push((start + reach) / 2);
     reach = Math.max(reach, end);
   }
   if (cuts.length === 0) return rowsOf(boxes);
   const columns: Rect[][] = Array.from({ length: cuts.length + 1 }, () => []);
   for (const b of boxes) columns[cuts.filter((c) => b.x > c).length]!.push(b);
+  // A gutter has several lines on each side; one wide gap on a line or two is just spacing.
+  if (columns.some((c) => c.length < 3)) return rowsOf(boxes);
   return columns.flatMap(rowsOf);
 }
 
