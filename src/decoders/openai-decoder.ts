@@ -11,6 +11,7 @@ import { readPngInfo } from '../../renderers/png.js';
 import { DecodeError, InvalidInputError, OpticMemError, parseInput, RemoteServiceError } from '../errors.js';
 import { lazyImport } from '../internal/lazy.js';
 import type { DecodedLine, DecodedText, DecodeOptions, Decoder, DecoderInput } from './decoder.js';
+import { abortError, checkAborted, rejectOnAbort } from './abort.js';
 
 /**
  * Prompts that work well per model family.
@@ -207,33 +208,8 @@ function checkInput(input: DecoderInput): void {
   if (typeof input !== 'object' || input === null) throw new InvalidInputError('input', "'input' must be an object { png, geometry? }.");
 }
 
-function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw abortError(signal);
-}
 
-function abortError(signal: AbortSignal): DecodeError {
-  return new DecodeError('Decoding was aborted by the caller (options.signal). Decode again without an aborted signal to read the page.', {
-    cause: signal.reason,
-    field: 'signal',
-  });
-}
 
-function rejectOnAbort<T>(job: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    job.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
 
 /** Map what the `openai` package throws to a typed error that names the endpoint and the fix. */
 interface RequestContext {

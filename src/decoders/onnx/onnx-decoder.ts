@@ -19,6 +19,7 @@ import { createRecognizer, DEFAULT_RECOGNIZER_TUNING, type LineRegion, type Reco
 import { createSerialQueue } from './serial-queue.js';
 import type { SpaceGaps } from './spaces.js';
 import { fixedOutputWidth, openModel, type OnnxRuntime } from './session.js';
+import { abortError, checkAborted, rejectOnAbort } from '../abort.js';
 
 export const ONNX_DECODER_NAME = 'onnx-ppocrv4';
 
@@ -220,34 +221,8 @@ function checkInput(input: DecoderInput): void {
   }
 }
 
-function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw abortError(signal);
-}
 
-function abortError(signal: AbortSignal): DecodeError {
-  return new DecodeError('Decoding was aborted by the caller (options.signal). Decode again without an aborted signal to read the page.', {
-    cause: signal.reason,
-    field: 'signal',
-  });
-}
 
-/** Settle as soon as `signal` aborts, while the queued job winds down on its own. */
-function rejectOnAbort<T>(job: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    job.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
 
 /** Typed errors pass through; an abort becomes DecodeError; anything else (a runtime failure) becomes a DecodeError that says what to check. */
 async function withDecodeErrors<T>(run: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {

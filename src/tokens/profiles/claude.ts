@@ -10,6 +10,7 @@
  * resizes and pads images"). The older rule of width x height / 750 is superseded.
  */
 import type { CanvasSize, VisionTokenProfile } from '../vision-token-profile.js';
+import { roundHalfEven } from './round-half-even.js';
 
 const PATCH = 28;
 
@@ -20,14 +21,6 @@ export interface ClaudeProfileOptions {
   readonly description?: string;
 }
 
-/** Python's round(): halves go to the even neighbour, as the reference implementation rounds. */
-function roundHalfEven(x: number): number {
-  const floor = Math.floor(x);
-  const rest = x - floor;
-  if (rest > 0.5) return floor + 1;
-  if (rest < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
-}
 
 function patchTokens(width: number, height: number): number {
   return Math.ceil(width / PATCH) * Math.ceil(height / PATCH);

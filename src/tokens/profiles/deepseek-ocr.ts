@@ -19,6 +19,7 @@
  * separator (and, in DeepSeek-OCR, one newline token per token row), which they leave out.
  */
 import type { CanvasSize, VisionTokenProfile } from '../vision-token-profile.js';
+import { roundHalfEven } from './round-half-even.js';
 
 const PATCH_SIZE = 16;
 const DOWNSAMPLE = 4;
@@ -29,14 +30,6 @@ function squareViewTokens(side: number): number {
   return perSide * perSide;
 }
 
-/** Python's round(): halves go to the even neighbour (PIL computes sizes with it). */
-function roundHalfEven(x: number): number {
-  const floor = Math.floor(x);
-  const rest = x - floor;
-  if (rest > 0.5) return floor + 1;
-  if (rest < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
-}
 
 /** PIL `ImageOps.contain` into a square: the page's size inside the padded canvas. */
 function containInSquare(width: number, height: number, side: number): CanvasSize {

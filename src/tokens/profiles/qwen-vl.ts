@@ -14,6 +14,7 @@
  */
 import { InvalidInputError } from '../../errors.js';
 import type { CanvasSize, VisionTokenProfile } from '../vision-token-profile.js';
+import { roundHalfEven } from './round-half-even.js';
 
 const MAX_ASPECT_RATIO = 200;
 
@@ -26,14 +27,6 @@ export interface QwenVlProfileOptions {
   readonly maxPixels: number;
 }
 
-/** Python's round(): halves go to the even neighbour, as `smart_resize` rounds. */
-function roundHalfEven(x: number): number {
-  const floor = Math.floor(x);
-  const rest = x - floor;
-  if (rest > 0.5) return floor + 1;
-  if (rest < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
-}
 
 /** transformers' `smart_resize`, operation for operation so the floats round the same way. */
 function smartResize(width: number, height: number, options: QwenVlProfileOptions): CanvasSize {
