@@ -13,7 +13,7 @@ import { InvalidInputError, OpticMemError, parseInput, StoreError } from '../src
 import { createO200kTokenizer, type TextTokenizer } from '../src/tokens/text-tokenizer.js';
 import type { VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
 import { buildContextMessages, type BuildContextOptions, type BuiltContext } from './context-builder.js';
-import { withCompactionLock } from './compaction-lock.js';
+import { withFileLock } from './store/file-lock.js';
 import { parseMessages, type ChatMessage } from './messages.js';
 import { parseScope, scopeKey } from './scope.js';
 import { openLanceStore } from './store/index.js';
@@ -104,6 +104,8 @@ export interface RecallOptions {
   /** 'text' decodes hits; 'image' returns PNGs; 'both' does both. Default 'text'. */
   readonly as?: 'text' | 'image' | 'both';
   readonly mode?: 'fts' | 'vector' | 'hybrid';
+  /** Count hits as rehearsals that strengthen their pages. Default true; false only looks (inspection). */
+  readonly rehearse?: boolean;
 }
 
 export interface RecallHit {
@@ -125,6 +127,7 @@ const RecallSchema = z
     k: z.number().int().min(1, 'k must be >= 1').max(1000, 'k must be <= 1000').optional(),
     as: z.enum(['text', 'image', 'both']).optional(),
     mode: z.enum(['fts', 'vector', 'hybrid']).optional(),
+    rehearse: z.boolean().optional(),
   })
   .strict();
 
@@ -238,7 +241,7 @@ export class Memory {
   async compact(scope: Scope, options: CompactOptions = {}): Promise<CompactResult> {
     this.#assertOpen();
     const s = parseScope(scope);
-    return withCompactionLock(this.#lockDir, async () => {
+    return withFileLock(this.#lockDir, 'compaction', async () => {
       await this.#recover(s);
       const hot = await this.#store.listTurns(s);
       const keep: TurnRow[] = [];
@@ -378,13 +381,15 @@ export class Memory {
         text = await this.textOf(page, scope);
       }
       // A recall is a rehearsal: the curve raises the page's strength and restarts its clock.
-      const elapsedDays = Math.max(0, now - Math.max(page.lastRecalledAt, page.endTime)) / DAY_MS;
-      await this.#store.updatePage(scope, page.id, {
-        strength: this.curve.strengthen(elapsedDays, { strength: page.strength, importance: page.importance }),
-        recallCount: page.recallCount + 1,
-        lastRecalledAt: now,
-        updatedAt: now,
-      });
+      if (o.rehearse !== false) {
+        const elapsedDays = Math.max(0, now - Math.max(page.lastRecalledAt, page.endTime)) / DAY_MS;
+        await this.#store.updatePage(scope, page.id, {
+          strength: this.curve.strengthen(elapsedDays, { strength: page.strength, importance: page.importance }),
+          recallCount: page.recallCount + 1,
+          lastRecalledAt: now,
+          updatedAt: now,
+        });
+      }
       out.push({
         pageId: page.id,
         score,
@@ -405,6 +410,12 @@ export class Memory {
   async buildContext(options: BuildContextOptions): Promise<BuiltContext> {
     this.#assertOpen();
     return buildContextMessages(this, options);
+  }
+
+  /** Every scope the store holds, exactly as stored ('' for absent parts), with its counts. */
+  async scopes(): Promise<{ scope: Required<Scope>; turns: number; pages: number }[]> {
+    this.#assertOpen();
+    return this.#store.scopes();
   }
 
   /** Hot turns and pages (without image bytes) of a scope. */
@@ -471,7 +482,7 @@ export class Memory {
   async age(options: AgeOptions = {}): Promise<AgeResult> {
     this.#assertOpen();
     const scope = options.scope === undefined ? undefined : parseScope(options.scope, 'options.scope');
-    return withCompactionLock(this.#lockDir, () =>
+    return withFileLock(this.#lockDir, 'compaction', () =>
       agePages(
         { store: this.#store, decoder: () => this.#decoderInstance(), curve: this.curve, ladder: this.ladder, clock: this.#now },
         { ...options, ...(scope ? { scope } : {}) },

@@ -46,16 +46,19 @@ export interface LaidOutLine {
 
 const TAB = '    ';
 
+const PICTOGRAPH = /\p{Extended_Pictographic}|\p{Emoji_Modifier}|[\u200d\ufe0e\ufe0f]/u;
+
 /** Glyphs a reader (human or OCR) cannot read back are drawn as `[U+XXXX]`, never as tofu. */
 export function escapeUnreadable(text: string, fonts: FontSet = loadFontSet()): string {
   let out = '';
   for (const ch of text.replace(/\r\n?/g, '\n').replace(/\t/g, TAB)) {
     const cp = ch.codePointAt(0)!;
-    if (ch === '\n') {
+    // Newline and printable ASCII are always drawable; skipping the checks keeps rendering fast.
+    if (ch === '\n' || (cp >= 0x20 && cp < 0x7f)) {
       out += ch;
       continue;
     }
-    const pictograph = /\p{Extended_Pictographic}|\p{Emoji_Modifier}|[\u200d\ufe0e\ufe0f]/u.test(ch) && cp > 0xff;
+    const pictograph = cp > 0xff && PICTOGRAPH.test(ch);
     const control = cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
     if (pictograph || control || fonts.fontFor(cp, 'sans') === undefined) {
       out += `[U+${cp.toString(16).toUpperCase().padStart(4, '0')}]`;

@@ -7,9 +7,10 @@ import { mkdir } from 'node:fs/promises';
 import type { Connection, Table } from '@lancedb/lancedb';
 import { StoreError } from '../../src/errors.js';
 import { loadLanceDb } from '../../src/internal/lazy.js';
+import { withFileLock } from './file-lock.js';
 import { and, idInList, scopeFilter, sqlString } from './sql.js';
-import { metaSchema, MIGRATIONS, pagesSchema, SCHEMA_VERSION, tombstonesSchema, turnsSchema } from './schema.js';
-import type { ListOptions, MemoryStore, PageHit, PageRow, PageUpdate, Scope, SearchOptions, TombstoneRow, TurnRow } from './store.js';
+import { metaSchema, MIGRATIONS, movesSchema, pagesSchema, SCHEMA_VERSION, tombstonesSchema, turnsSchema } from './schema.js';
+import type { ListOptions, MemoryStore, PageHit, PageMoveRow, PageRow, PageUpdate, Scope, SearchOptions, TombstoneRow, TurnRow } from './store.js';
 
 export interface LanceStoreOptions {
   /** Folder path or LanceDB URI (s3://, gs://, az://, db://). */
@@ -17,6 +18,11 @@ export interface LanceStoreOptions {
   /** Dimension of page vectors when an Embedder is configured. */
   readonly vectorDimension?: number;
   readonly storageOptions?: Record<string, string>;
+  /**
+   * Seconds between checks for writes by other processes. Default: 0 (every read sees them) for
+   * a local folder; unset (never) for object storage, where each check is a request.
+   */
+  readonly readConsistencyInterval?: number;
 }
 
 const RRF_K = 60;
@@ -33,9 +39,9 @@ function isUri(s: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 }
 
-async function retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+async function retry<T>(what: string, fn: () => Promise<T>, table?: Table): Promise<T> {
   // Concurrent writers from other processes can make a commit conflict; Lance rebases most
-  // appends itself, and we retry the rest a few times with backoff.
+  // appends itself, and we retry the rest a few times with backoff from the latest version.
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
@@ -43,6 +49,7 @@ async function retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
       const msg = String((cause as Error)?.message ?? cause);
       if (attempt < 8 && /conflict|retryable|commit|concurrent/i.test(msg)) {
         await new Promise((r) => setTimeout(r, 20 * 2 ** attempt + Math.random() * 20));
+        await table?.checkoutLatest().catch(() => undefined);
         continue;
       }
       throw new StoreError(`LanceDB ${what} failed: ${msg}. Check that the store location is writable and not corrupted.`, { cause });
@@ -109,48 +116,57 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
   if (!isUri(options.uri)) await mkdir(options.uri, { recursive: true });
   let db: Connection;
   try {
-    db = await lancedb.connect(options.uri, options.storageOptions ? { storageOptions: options.storageOptions } : {});
+    const readConsistencyInterval = options.readConsistencyInterval ?? (isUri(options.uri) ? undefined : 0);
+    db = await lancedb.connect(options.uri, {
+      ...(options.storageOptions ? { storageOptions: options.storageOptions } : {}),
+      ...(readConsistencyInterval !== undefined ? { readConsistencyInterval } : {}),
+    });
   } catch (cause) {
     throw new StoreError(`Cannot open the LanceDB store at '${options.uri}'. Check the path or URI and its credentials ('storageOptions').`, { cause });
   }
-  const existing = new Set(await retry('listing tables', () => db.tableNames()));
-  const open = async (name: string, schema: import('apache-arrow').Schema) => {
-    if (existing.has(name)) return db.openTable(name);
-    try {
-      return await db.createEmptyTable(name, schema, { mode: 'create', existOk: true });
-    } catch {
-      return db.openTable(name); // another process created it first
+  // Creating tables, migrating and writing the schema version happen under a lock so two
+  // processes opening a new store at once cannot overwrite each other's tables.
+  return withFileLock(isUri(options.uri) ? undefined : options.uri, 'setup', async () => {
+    const existing = new Set(await retry('listing tables', () => db.tableNames()));
+    const open = async (name: string, schema: import('apache-arrow').Schema) => {
+      if (existing.has(name)) return db.openTable(name);
+      try {
+        return await db.createEmptyTable(name, schema, { mode: 'create', existOk: true });
+      } catch {
+        return db.openTable(name); // another process created it first
+      }
+    };
+    const meta = await retry('opening meta', () => open('meta', metaSchema()));
+    const metaRows = (await meta.query().toArray()) as { key: string; value: string }[];
+    const metaOf = (key: string) => metaRows.find((r) => r.key === key)?.value;
+    let version = metaOf('schema_version') === undefined ? undefined : Number(metaOf('schema_version'));
+    if (version !== undefined && version > SCHEMA_VERSION) {
+      throw new StoreError(`The store at '${options.uri}' was written by a newer opticmem (schema ${version}; this one reads up to ${SCHEMA_VERSION}). Upgrade opticmem.`);
     }
-  };
-  const meta = await retry('opening meta', () => open('meta', metaSchema()));
-  const metaRows = (await meta.query().toArray()) as { key: string; value: string }[];
-  const metaOf = (key: string) => metaRows.find((r) => r.key === key)?.value;
-  let version = metaOf('schema_version') === undefined ? undefined : Number(metaOf('schema_version'));
-  if (version !== undefined && version > SCHEMA_VERSION) {
-    throw new StoreError(`The store at '${options.uri}' was written by a newer opticmem (schema ${version}; this one reads up to ${SCHEMA_VERSION}). Upgrade opticmem.`);
-  }
-  const storedDim = metaOf('vector_dimension') ? Number(metaOf('vector_dimension')) : undefined;
-  const dimension = storedDim || options.vectorDimension || undefined;
-  if (storedDim && options.vectorDimension && storedDim !== options.vectorDimension) {
-    throw new StoreError(`The store at '${options.uri}' holds vectors of length ${storedDim}, but the embedder returns ${options.vectorDimension}. Use the embedder the store was created with.`);
-  }
-  const turns = await retry('opening turns', () => open('turns', turnsSchema()));
-  const pages = await retry('opening pages', () => open('pages', pagesSchema(dimension)));
-  const tombstones = await retry('opening tombstones', () => open('tombstones', tombstonesSchema()));
-  if (version !== undefined && version < SCHEMA_VERSION) {
-    for (const m of MIGRATIONS.filter((m) => m.from >= version! && m.from < SCHEMA_VERSION)) {
-      await retry(`migrating from schema ${m.from}`, () => pages.addColumns(m.pages.map((c) => ({ name: c.name, valueSql: c.valueSql }))));
+    const storedDim = metaOf('vector_dimension') ? Number(metaOf('vector_dimension')) : undefined;
+    const dimension = storedDim || options.vectorDimension || undefined;
+    if (storedDim && options.vectorDimension && storedDim !== options.vectorDimension) {
+      throw new StoreError(`The store at '${options.uri}' holds vectors of length ${storedDim}, but the embedder returns ${options.vectorDimension}. Use the embedder the store was created with.`);
     }
-  }
-  if (version !== SCHEMA_VERSION) {
-    await retry('writing meta', async () => {
-      await meta.delete("key = 'schema_version'");
-      await meta.add([{ key: 'schema_version', value: String(SCHEMA_VERSION) }]);
-    });
-    version = SCHEMA_VERSION;
-  }
-  if (dimension && !storedDim) await retry('writing meta', () => meta.add([{ key: 'vector_dimension', value: String(dimension) }]));
-  return new LanceStore(options.uri, db, turns, pages, tombstones, meta, dimension);
+    const turns = await retry('opening turns', () => open('turns', turnsSchema()));
+    const pages = await retry('opening pages', () => open('pages', pagesSchema(dimension)));
+    const tombstones = await retry('opening tombstones', () => open('tombstones', tombstonesSchema()));
+    const moves = await retry('opening moves', () => open('moves', movesSchema()));
+    if (version !== undefined && version < SCHEMA_VERSION) {
+      for (const m of MIGRATIONS.filter((m) => m.from >= version! && m.from < SCHEMA_VERSION)) {
+        await retry(`migrating from schema ${m.from}`, () => pages.addColumns(m.pages.map((c) => ({ name: c.name, valueSql: c.valueSql }))));
+      }
+    }
+    if (version !== SCHEMA_VERSION) {
+      await retry('writing meta', async () => {
+        await meta.delete("key = 'schema_version'");
+        await meta.add([{ key: 'schema_version', value: String(SCHEMA_VERSION) }]);
+      });
+      version = SCHEMA_VERSION;
+    }
+    if (dimension && !storedDim) await retry('writing meta', () => meta.add([{ key: 'vector_dimension', value: String(dimension) }]));
+    return new LanceStore(options.uri, db, turns, pages, tombstones, meta, dimension, moves);
+  });
 }
 
 
@@ -167,7 +183,34 @@ class LanceStore implements MemoryStore {
     private readonly tombstones: Table,
     private readonly meta: Table,
     private readonly dimension: number | undefined,
+    private readonly moves: Table,
   ) {}
+
+  async addMoves(rows: readonly PageMoveRow[]): Promise<void> {
+    this.#open();
+    if (rows.length === 0) return;
+    await retry('adding moves', () =>
+      this.moves.add(
+        rows.map((m) => ({
+          id: m.id, user_id: m.userId, agent_id: m.agentId, session_id: m.sessionId, page_id: m.pageId, from_tier: m.from, to_tier: m.to,
+          retention: m.retention, visual_tokens_before: m.visualTokensBefore, visual_tokens_after: m.visualTokensAfter, moved_at: m.movedAt,
+        })),
+      ),
+      this.moves,
+    );
+  }
+
+  async listMoves(scope: Scope): Promise<PageMoveRow[]> {
+    this.#open();
+    const rows = await retry('listing moves', () => this.moves.query().where(scopeFilter(scope)).toArray());
+    return rows
+      .map((r) => ({
+        id: String(r.id), userId: String(r.user_id), agentId: String(r.agent_id), sessionId: String(r.session_id), pageId: String(r.page_id),
+        from: String(r.from_tier), to: String(r.to_tier), retention: Number(r.retention), visualTokensBefore: Number(r.visual_tokens_before),
+        visualTokensAfter: Number(r.visual_tokens_after), movedAt: Number(r.moved_at),
+      }))
+      .sort((a, b) => a.movedAt - b.movedAt || a.id.localeCompare(b.id));
+  }
 
   async addTombstones(rows: readonly TombstoneRow[]): Promise<void> {
     this.#open();
@@ -179,6 +222,7 @@ class LanceStore implements MemoryStore {
           start_time: t.startTime, end_time: t.endTime, tier: t.tier, reason: t.reason, dropped_at: t.droppedAt,
         })),
       ),
+      this.tombstones,
     );
   }
 
@@ -202,7 +246,7 @@ class LanceStore implements MemoryStore {
 
   async setMeta(key: string, value: string): Promise<void> {
     this.#open();
-    await retry('writing meta', () => this.meta.mergeInsert('key').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([{ key, value }]));
+    await retry('writing meta', () => this.meta.mergeInsert('key').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([{ key, value }]), this.meta);
   }
 
   #open(): void {
@@ -212,7 +256,7 @@ class LanceStore implements MemoryStore {
   async addTurns(rows: readonly TurnRow[]): Promise<void> {
     this.#open();
     if (rows.length === 0) return;
-    await retry('adding turns', () => this.turns.add(rows.map(turnToRow)));
+    await retry('adding turns', () => this.turns.add(rows.map(turnToRow)), this.turns);
   }
 
   async listTurns(scope: Scope, options: { limit?: number } = {}): Promise<TurnRow[]> {
@@ -226,14 +270,14 @@ class LanceStore implements MemoryStore {
     this.#open();
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      await retry('deleting turns', () => this.turns.delete(and(scopeFilter(scope), idInList('id', chunk))));
+      await retry('deleting turns', () => this.turns.delete(and(scopeFilter(scope), idInList('id', chunk))), this.turns);
     }
   }
 
   async addPages(rows: readonly PageRow[]): Promise<void> {
     this.#open();
     if (rows.length === 0) return;
-    await retry('adding pages', () => this.pages.add(rows.map((r) => pageToRow(r, this.dimension))));
+    await retry('adding pages', () => this.pages.add(rows.map((r) => pageToRow(r, this.dimension))), this.pages);
     this.#addedSinceIndex += rows.length;
     await this.#maintainIndex();
   }
@@ -282,14 +326,14 @@ class LanceStore implements MemoryStore {
     if (Object.keys(values).length === 0) return;
     const where = and(scopeFilter(scope), idInList('id', [id]));
     // LanceDB turns these JS values into escaped SQL literals (strings quoted, buffers as X'..').
-    await retry('updating a page', () => this.pages.update({ where, values: values as Record<string, import('@lancedb/lancedb').IntoSql> }));
+    await retry('updating a page', () => this.pages.update({ where, values: values as Record<string, import('@lancedb/lancedb').IntoSql> }), this.pages);
   }
 
   async deletePages(scope: Scope, ids?: readonly string[]): Promise<number> {
     this.#open();
     const where = ids ? and(scopeFilter(scope), idInList('id', ids)) : scopeFilter(scope);
     const n = await retry('counting pages', () => this.pages.countRows(where));
-    if (n > 0) await retry('deleting pages', () => this.pages.delete(where));
+    if (n > 0) await retry('deleting pages', () => this.pages.delete(where), this.pages);
     return n;
   }
 
@@ -368,6 +412,7 @@ class LanceStore implements MemoryStore {
     this.turns.close();
     this.pages.close();
     this.tombstones.close();
+    this.moves.close();
     this.meta.close();
     this.db.close();
   }

@@ -1,12 +1,13 @@
 /**
- * One compaction at a time per local store, across processes: a lock file created with O_EXCL
- * holding the owner's pid. A lock whose process is gone is stale and taken over. Stores on
- * object storage have no shared file system; there, callers must compact from one worker.
+ * One holder at a time per named lock on a local store, across processes: a lock file created
+ * with O_EXCL holding the owner's pid. A lock whose process is gone is stale and taken over.
+ * Used to serialise compaction and store set-up. Stores on object storage have no shared file
+ * system; there, callers must compact from one worker.
  */
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StoreError } from '../src/errors.js';
+import { StoreError } from '../../src/errors.js';
 
 const inProcess = new Map<string, Promise<unknown>>();
 
@@ -19,7 +20,7 @@ function alive(pid: number): boolean {
   }
 }
 
-async function acquire(file: string, timeoutMs: number): Promise<void> {
+async function acquire(file: string, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
     try {
@@ -28,7 +29,7 @@ async function acquire(file: string, timeoutMs: number): Promise<void> {
       await handle.close();
       return;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreError(`Cannot create the compaction lock '${file}'. Check that the store folder is writable.`, { cause: e });
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreError(`Cannot create the ${what} lock '${file}'. Check that the store folder is writable.`, { cause: e });
     }
     const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
     if (Number.isFinite(owner) && owner !== process.pid && !alive(owner)) {
@@ -36,20 +37,22 @@ async function acquire(file: string, timeoutMs: number): Promise<void> {
       continue;
     }
     if (Date.now() > deadline) {
-      throw new StoreError(`Another process (pid ${owner}) has been compacting '${file}' for over ${timeoutMs / 1000}s. Retry later, or delete the lock file if that process is gone.`);
+      throw new StoreError(`Another process (pid ${owner}) has held the ${what} lock '${file}' for over ${timeoutMs / 1000}s. Retry later, or delete the lock file if that process is gone.`);
     }
     await sleep(wait);
   }
 }
 
-export async function withCompactionLock<T>(dir: string | undefined, fn: () => Promise<T>, timeoutMs = 10 * 60_000): Promise<T> {
+export type LockName = 'compaction' | 'setup';
+
+export async function withFileLock<T>(dir: string | undefined, name: LockName, fn: () => Promise<T>, timeoutMs = 10 * 60_000): Promise<T> {
   if (!dir) return fn();
-  const key = resolve(dir);
+  const key = `${resolve(dir)}#${name}`;
   const previous = inProcess.get(key) ?? Promise.resolve();
   const run = previous.catch(() => undefined).then(async () => {
-    await mkdir(key, { recursive: true });
-    const file = join(key, '.compaction.lock');
-    await acquire(file, timeoutMs);
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, `.${name}.lock`);
+    await acquire(file, name, timeoutMs);
     try {
       return await fn();
     } finally {
