@@ -19,7 +19,7 @@ import { getProfile } from '../src/tokens/profiles/index.js';
 import type { CanvasSize, VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
 import { stepFor, type Ladder, type LadderStep } from './ladder.js';
 import type { RetentionCurve } from './retention.js';
-import type { MemoryStore, PageRow, PageUpdate, Scope } from './store/store.js';
+import type { MemoryStore, PageMoveRow, PageRow, PageUpdate, Scope } from './store/store.js';
 
 export const DAY_MS = 86_400_000;
 export type AgeingStrategy = 'downsample' | 'rerender';
@@ -143,6 +143,7 @@ export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Pr
   const steps = ctx.ladder.steps;
   const result = { now, examined: 0, pinned: 0, unchanged: 0, moved: [] as PageMove[], dropped: [] as AgeResult['dropped'][number][] };
   for (const scope of scopes) {
+    const history: PageMoveRow[] = [];
     const pages = (await ctx.store.listPages(scope)).filter((p) => !options.scope ? p.userId === (scope.userId ?? '') && p.agentId === (scope.agentId ?? '') && p.sessionId === (scope.sessionId ?? '') : true);
     for (const page of pages) {
       result.examined++;
@@ -193,8 +194,12 @@ export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Pr
         });
       }
       await ctx.store.updatePage(exact, page.id, update);
-      result.moved.push({ pageId: page.id, from: page.tier, to: step.name, retention, visualTokensBefore: page.visualTokens, visualTokensAfter: canvas?.tokens ?? page.visualTokens });
+      const move: PageMove = { pageId: page.id, from: page.tier, to: step.name, retention, visualTokensBefore: page.visualTokens, visualTokensAfter: canvas?.tokens ?? page.visualTokens };
+      result.moved.push(move);
+      history.push({ id: randomUUID(), ...exact, ...move, movedAt: now });
     }
+    // One commit per scope keeps the moves table from fragmenting into a file per page.
+    if (history.length) await ctx.store.addMoves?.(history);
   }
   await ctx.store.setMeta(LAST_AGED_KEY, String(now));
   return result;

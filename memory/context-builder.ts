@@ -62,6 +62,8 @@ const OptionsSchema = z
   })
   .strict();
 
+/** Share of the budget that pages recalled for the query may claim before recent turns. */
+const RECALL_SHARE = 0.5;
 const PAGES_PREAMBLE = 'Earlier conversation, kept by opticmem as rendered pages (oldest first):';
 const TEXT_PREAMBLE = 'Earlier conversation, decoded from opticmem pages (oldest first):';
 
@@ -72,7 +74,35 @@ export async function buildContextMessages(memory: Memory, options: BuildContext
   const tokenizer = memory.tokenizer;
   let budget = o.budgetTokens;
 
-  // Recent turns first: they are what the conversation is about now.
+  const recalledIds: string[] = [];
+  if (o.query?.trim()) {
+    const hits = await memory.store.search(scope, { text: o.query, k: o.k ?? 5 });
+    hits.forEach((h) => recalledIds.push(h.page.id));
+  }
+  const pages = await memory.store.listPages(scope, { withPng: vision !== undefined });
+  const byId = new Map(pages.map((p) => [p.id, p]));
+  const chosen: { page: PageRow; tokens: number; text?: string }[] = [];
+  const costOf = async (page: PageRow) => {
+    if (vision) return { tokens: vision.tokensFor(page.width, page.height) };
+    const text = await memory.textOf(page, scope);
+    return { tokens: tokenizer.count(text), text };
+  };
+  const take = async (page: PageRow, limit: number) => {
+    if (chosen.some((c) => c.page.id === page.id)) return;
+    const cost = await costOf(page);
+    if (cost.tokens > limit) return;
+    budget -= cost.tokens;
+    chosen.push({ page, ...cost });
+  };
+
+  // Pages recalled for the query have the first claim, on at most half the budget: they are
+  // why the query was given. Recent turns come next, then older pages fill what is left.
+  const recallBudget = Math.floor(budget * RECALL_SHARE);
+  for (const id of recalledIds) {
+    const page = byId.get(id);
+    if (page) await take(page, Math.min(budget, recallBudget - (o.budgetTokens - budget)));
+  }
+
   const hot = await memory.store.listTurns(scope);
   const keptTurns = [];
   for (let i = hot.length - 1; i >= 0; i--) {
@@ -81,28 +111,9 @@ export async function buildContextMessages(memory: Memory, options: BuildContext
     keptTurns.unshift(hot[i]!);
   }
 
-  const recalledIds = new Set<string>();
-  if (o.query?.trim()) {
-    const hits = await memory.store.search(scope, { text: o.query, k: o.k ?? 5 });
-    hits.forEach((h) => recalledIds.add(h.page.id));
-  }
-  const pages = await memory.store.listPages(scope, { withPng: vision !== undefined });
   const byRecency = [...pages].sort((a, b) => b.lastSeq - a.lastSeq);
-  const candidates = [...byRecency.filter((p) => recalledIds.has(p.id)), ...byRecency.filter((p) => !recalledIds.has(p.id))];
-  const chosen: { page: PageRow; tokens: number; text?: string }[] = [];
-  for (const page of candidates) {
-    if (vision) {
-      const tokens = vision.tokensFor(page.width, page.height);
-      if (tokens > budget) continue;
-      budget -= tokens;
-      chosen.push({ page, tokens });
-    } else {
-      const text = await memory.textOf(page, scope);
-      const tokens = tokenizer.count(text);
-      if (tokens > budget) continue;
-      budget -= tokens;
-      chosen.push({ page, tokens, text });
-    }
+  for (const page of [...recalledIds.map((id) => byId.get(id)).filter((p): p is PageRow => p !== undefined), ...byRecency]) {
+    await take(page, budget);
   }
   chosen.sort((a, b) => a.page.firstSeq - b.page.firstSeq);
 
@@ -130,7 +141,7 @@ export async function buildContextMessages(memory: Memory, options: BuildContext
     usedTokens,
     representedTokens,
     savedTokens: representedTokens - usedTokens,
-    pages: chosen.map((c) => ({ id: c.page.id, as: vision ? 'image' : 'text', tokens: c.tokens, textTokens: c.page.textTokens, recalled: recalledIds.has(c.page.id) })),
+    pages: chosen.map((c) => ({ id: c.page.id, as: vision ? 'image' : 'text', tokens: c.tokens, textTokens: c.page.textTokens, recalled: recalledIds.includes(c.page.id) })),
     turns: keptTurns.length,
     omitted: { pages: pages.length - chosen.length, turns: hot.length - keptTurns.length },
   };

@@ -17,7 +17,7 @@ import { withFileLock } from './store/file-lock.js';
 import { parseMessages, type ChatMessage } from './messages.js';
 import { parseScope, scopeKey } from './scope.js';
 import { openLanceStore } from './store/index.js';
-import type { MemoryStore, PageRow, Scope, TurnRow } from './store/store.js';
+import type { MemoryStore, PageRow, PageUpdate, Scope, TurnRow } from './store/store.js';
 import { TiersSchema, type Tiers, type TiersInput } from './tiers.js';
 import { agePages, DAY_MS, type AgeOptions, type AgeResult } from './ageing.js';
 import { DEEPSEEK_MODE_LADDER, parseLadder, RATIO_LADDER, type Ladder } from './ladder.js';
@@ -95,6 +95,8 @@ export interface CompactProgress {
 export interface CompactOptions {
   /** Compact every hot turn, not just what exceeds the budget. */
   readonly all?: boolean;
+  /** Text tokens to leave hot. Default the hot budget; automatic compaction leaves half of it. */
+  readonly keepTokens?: number;
   readonly onProgress?: (event: CompactProgress) => void;
 }
 
@@ -120,6 +122,14 @@ export interface RecallHit {
   readonly visualTokens: number;
   readonly textTokens: number;
 }
+
+const CompactSchema = z
+  .object({
+    all: z.boolean().optional(),
+    keepTokens: z.number().int('keepTokens must be a whole number of tokens').min(0, 'keepTokens must be >= 0').optional(),
+    onProgress: z.function().optional(),
+  })
+  .strict();
 
 const RecallSchema = z
   .object({
@@ -230,7 +240,9 @@ export class Memory {
     const hot = await this.#store.listTurns(s);
     const hotTokens = hot.reduce((a, t) => a + t.textTokens, 0);
     if (hotTokens <= this.tiers.hotBudgetTokens) return result;
-    return { ...result, compacted: await this.compact(s) };
+    // Compacting down to half the budget makes each automatic batch at least half a budget of
+    // text, so pages fill up instead of one small page per turn that overflows.
+    return { ...result, compacted: await this.compact(s, { keepTokens: Math.floor(this.tiers.hotBudgetTokens / 2) }) };
   }
 
   /**
@@ -241,14 +253,18 @@ export class Memory {
   async compact(scope: Scope, options: CompactOptions = {}): Promise<CompactResult> {
     this.#assertOpen();
     const s = parseScope(scope);
+    parseInput(CompactSchema, options, 'options');
     return withFileLock(this.#lockDir, 'compaction', async () => {
       await this.#recover(s);
       const hot = await this.#store.listTurns(s);
       const keep: TurnRow[] = [];
       if (!options.all) {
+        const keepTokens = Math.min(options.keepTokens ?? this.tiers.hotBudgetTokens, this.tiers.hotBudgetTokens);
         let tokens = 0;
         for (let i = hot.length - 1; i >= 0; i--) {
-          if (tokens + hot[i]!.textTokens > this.tiers.hotBudgetTokens) break;
+          // The newest turn stays hot whenever it fits the whole budget.
+          const limit = keep.length === 0 ? this.tiers.hotBudgetTokens : keepTokens;
+          if (tokens + hot[i]!.textTokens > limit) break;
           tokens += hot[i]!.textTokens;
           keep.unshift(hot[i]!);
         }
@@ -375,6 +391,7 @@ export class Memory {
     const hits = await this.#store.search(scope, { text: query, ...(vector ? { vector } : {}), k, ...(o.mode ? { mode: o.mode } : {}) });
     const now = this.#now();
     const out: RecallHit[] = [];
+    const rehearsals: { id: string; update: PageUpdate }[] = [];
     for (const { page, score } of hits) {
       let text: string | undefined;
       if (as !== 'image') {
@@ -383,11 +400,14 @@ export class Memory {
       // A recall is a rehearsal: the curve raises the page's strength and restarts its clock.
       if (o.rehearse !== false) {
         const elapsedDays = Math.max(0, now - Math.max(page.lastRecalledAt, page.endTime)) / DAY_MS;
-        await this.#store.updatePage(scope, page.id, {
-          strength: this.curve.strengthen(elapsedDays, { strength: page.strength, importance: page.importance }),
-          recallCount: page.recallCount + 1,
-          lastRecalledAt: now,
-          updatedAt: now,
+        rehearsals.push({
+          id: page.id,
+          update: {
+            strength: this.curve.strengthen(elapsedDays, { strength: page.strength, importance: page.importance }),
+            recallCount: page.recallCount + 1,
+            lastRecalledAt: now,
+            updatedAt: now,
+          },
         });
       }
       out.push({
@@ -403,6 +423,9 @@ export class Memory {
         ...(as !== 'text' ? { png: page.png } : {}),
       });
     }
+    // One commit for all hits keeps recall fast and the table from fragmenting.
+    if (this.#store.updatePages) await this.#store.updatePages(scope, rehearsals);
+    else for (const r of rehearsals) await this.#store.updatePage(scope, r.id, r.update);
     return out;
   }
 
@@ -519,6 +542,12 @@ export class Memory {
 
   now(): number {
     return this.#now();
+  }
+
+  /** Fold every stored page into the search index now; useful after `import` or a bulk load. */
+  async optimize(): Promise<void> {
+    this.#assertOpen();
+    await this.#store.optimize?.();
   }
 
   async close(): Promise<void> {

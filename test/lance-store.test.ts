@@ -56,6 +56,28 @@ describe('SQL literals for LanceDB filters', () => {
       await store.close();
     }
   });
+
+  it('batch updates touch only pages of the given scope, in one commit', async () => {
+    const store = await openLanceStore({ uri: await tempDir() });
+    try {
+      await store.addPages([page('a', "o'brien", 'first'), page('b', "o'brien", 'second'), page('c', "x' OR '1'='1", 'other user')]);
+      // 'c' belongs to another user: naming it in a batch for o'brien must not change it.
+      await store.updatePages!({ userId: "o'brien" }, [
+        { id: 'a', update: { strength: 3, recallCount: 1 } },
+        { id: 'b', update: { strength: 4, recallCount: 2 } },
+        { id: 'c', update: { strength: 99, recallCount: 99 } },
+      ]);
+      expect((await store.getPage({ userId: "o'brien" }, 'a'))!.strength).toBe(3);
+      expect((await store.getPage({ userId: "o'brien" }, 'b'))!.recallCount).toBe(2);
+      const other = (await store.getPage({ userId: "x' OR '1'='1" }, 'c'))!;
+      expect([other.strength, other.recallCount]).toEqual([1, 0]);
+      expect(other.decodedText).toBe('other user');
+      expect((await store.getPage({ userId: "o'brien" }, 'a'))!.decodedText).toBe('first');
+      expect((await store.counts()).pages).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe('schema versions', () => {

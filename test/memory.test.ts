@@ -49,6 +49,9 @@ describe('Memory on a real LanceDB folder', () => {
     expect(hot.filter((id) => paged.includes(id))).toEqual([]);
     const hotTokens = (await memory.list(scope)).turns.reduce((a, t) => a + t.textTokens, 0);
     expect(hotTokens).toBeLessThanOrEqual(300);
+    // Automatic compaction leaves half the budget hot, so one page takes several turns rather
+    // than each overflowing turn becoming its own small page.
+    expect(pages.length).toBeLessThan(paged.length);
     for (const p of pages) {
       expect(p.tier).toBe('lossless');
       expect(p.ratio).toBeLessThanOrEqual(10);
@@ -78,6 +81,16 @@ describe('Memory on a real LanceDB folder', () => {
     expect(asImages.usedTokens).toBeLessThanOrEqual(4000);
     expect(asImages.savedTokens).toBeGreaterThan(0);
     expect(asImages.usedTokens).toBeLessThan(asText.usedTokens);
+
+    // A budget the hot turns would fill before any page fits (hot-first would leave no room):
+    // the page recalled for the query still gets in, on at most half the budget.
+    const hotTokensNow = (await memory.list(scope)).turns.reduce((a, t) => a + t.textTokens, 0);
+    const budgetTokens = Math.max(200, hotTokensNow + 50);
+    const tight = await memory.buildContext({ scope, budgetTokens, consumer: 'deepseek-ocr:small', query: word, k: 1 });
+    const recalledPage = tight.pages.find((p) => p.id === hits[0]!.pageId);
+    expect(recalledPage?.recalled).toBe(true);
+    expect(recalledPage!.tokens).toBeLessThanOrEqual(budgetTokens / 2);
+    expect(tight.usedTokens).toBeLessThanOrEqual(budgetTokens);
   });
 
   it('never returns another user\'s pages, whatever the query or ids hold', async () => {
@@ -114,6 +127,8 @@ describe('Memory on a real LanceDB folder', () => {
       [() => memory.recall('x', { scope: {} }), 'options.scope'],
       [() => memory.recall('x'.repeat(10_000), { scope }), 'query'],
       [() => memory.recall('x', { scope, k: 0 }), 'options.k'],
+      [() => memory.compact(scope, { keepTokens: -1 }), 'options.keepTokens'],
+      [() => memory.compact(scope, { keepTokens: 1.5 }), 'options.keepTokens'],
       [() => memory.add({ role: 'user', content: 'y'.repeat(300 * 1024) }, scope), 'messages.0.content'],
     ];
     for (const [attempt, field] of attempts) {

@@ -26,8 +26,13 @@ export interface LanceStoreOptions {
 }
 
 const RRF_K = 60;
-/** Rows past the FTS index before we fold them in; unindexed rows are still searched (flatly). */
-const REINDEX_AFTER = 2000;
+/**
+ * New rows are folded into the FTS index once they reach a quarter of the table. Until then
+ * they are searched flatly, with scores that do not rank well against indexed rows, so small
+ * stores reindex on nearly every write (cheap); folding in also compacts data files, which
+ * rewrites the table, so the growing threshold keeps bulk ingestion O(n log n), not O(n²).
+ */
+const REINDEX_SHARE = 0.25;
 
 const PAGE_META_COLUMNS = [
   'id', 'user_id', 'agent_id', 'session_id', 'turn_ids', 'first_seq', 'last_seq', 'start_time', 'end_time', 'tier', 'profile',
@@ -111,6 +116,19 @@ const UPDATE_COLUMNS: Record<string, string> = {
   updatedAt: 'updated_at', firstSeq: 'first_seq', lastSeq: 'last_seq', startTime: 'start_time', endTime: 'end_time',
 };
 
+/** A page update as stored columns. */
+function toColumns(update: PageUpdate): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(update)) {
+    if (v === undefined) continue;
+    if (k === 'png') values.png = Buffer.from(v as Uint8Array);
+    else if (k === 'turnIds') values.turn_ids = JSON.stringify(v);
+    else if (k === 'vector') values.vector = [...(v as number[])];
+    else if (UPDATE_COLUMNS[k]) values[UPDATE_COLUMNS[k]!] = v;
+  }
+  return values;
+}
+
 export async function openLanceStore(options: LanceStoreOptions): Promise<MemoryStore> {
   const lancedb = await loadLanceDb();
   if (!isUri(options.uri)) await mkdir(options.uri, { recursive: true });
@@ -175,6 +193,7 @@ class LanceStore implements MemoryStore {
   #closed = false;
   #ftsReady: boolean | undefined;
   #addedSinceIndex = 0;
+  #rowsAtOptimize = 0;
   constructor(
     readonly uri: string,
     private readonly db: Connection,
@@ -282,7 +301,7 @@ class LanceStore implements MemoryStore {
     await this.#maintainIndex();
   }
 
-  async #maintainIndex(): Promise<void> {
+  async #maintainIndex(readOnly = false): Promise<void> {
     if (this.#ftsReady === undefined) {
       const indices = await this.pages.listIndices();
       this.#ftsReady = indices.some((i) => i.columns.includes('decoded_text'));
@@ -292,10 +311,20 @@ class LanceStore implements MemoryStore {
       await retry('building the full-text index', () => this.pages.createIndex('decoded_text', { config: lancedb.Index.fts(), replace: true }));
       this.#ftsReady = true;
       this.#addedSinceIndex = 0;
-    } else if (this.#addedSinceIndex >= REINDEX_AFTER) {
-      await retry('optimizing pages', () => this.pages.optimize());
-      this.#addedSinceIndex = 0;
+    } else if (!readOnly && this.#addedSinceIndex >= Math.max(1, this.#rowsAtOptimize * REINDEX_SHARE)) {
+      await this.optimize();
     }
+  }
+
+  /**
+   * Fold new pages into the full-text index and compact data files. Runs on its own after
+   * enough pages were added; call it after a bulk import so every page is indexed.
+   */
+  async optimize(): Promise<void> {
+    this.#open();
+    await retry('optimizing pages', () => this.pages.optimize(), this.pages);
+    this.#addedSinceIndex = 0;
+    this.#rowsAtOptimize = await this.pages.countRows();
   }
 
   async getPage(scope: Scope, id: string): Promise<PageRow | undefined> {
@@ -315,18 +344,28 @@ class LanceStore implements MemoryStore {
 
   async updatePage(scope: Scope, id: string, update: PageUpdate): Promise<void> {
     this.#open();
-    const values: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(update)) {
-      if (v === undefined) continue;
-      if (k === 'png') values.png = Buffer.from(v as Uint8Array);
-      else if (k === 'turnIds') values.turn_ids = JSON.stringify(v);
-      else if (k === 'vector') values.vector = [...(v as number[])];
-      else if (UPDATE_COLUMNS[k]) values[UPDATE_COLUMNS[k]!] = v;
-    }
+    const values = toColumns(update);
     if (Object.keys(values).length === 0) return;
     const where = and(scopeFilter(scope), idInList('id', [id]));
     // LanceDB turns these JS values into escaped SQL literals (strings quoted, buffers as X'..').
     await retry('updating a page', () => this.pages.update({ where, values: values as Record<string, import('@lancedb/lancedb').IntoSql> }), this.pages);
+  }
+
+  async updatePages(scope: Scope, updates: readonly { id: string; update: PageUpdate }[]): Promise<void> {
+    this.#open();
+    if (updates.length === 0) return;
+    const rows = updates.map(({ id, update }) => ({ id, ...toColumns(update) }));
+    const columns = Object.keys(rows[0]!).sort().join();
+    if (rows.some((r) => Object.keys(r).sort().join() !== columns)) {
+      for (const { id, update } of updates) await this.updatePage(scope, id, update);
+      return;
+    }
+    // A partial-column merge on id, limited to rows of this scope, commits every update at once.
+    await retry(
+      'updating pages',
+      () => this.pages.mergeInsert('id').whenMatchedUpdateAll({ where: scopeFilter(scope, 'target') }).execute(rows),
+      this.pages,
+    );
   }
 
   async deletePages(scope: Scope, ids?: readonly string[]): Promise<number> {
@@ -346,18 +385,24 @@ class LanceStore implements MemoryStore {
     const filter = scopeFilter(scope);
     const ftsHits = async (): Promise<PageHit[]> => {
       if (!text) return [];
-      await this.#maintainIndex();
+      // Reads only build a missing index; folding in new pages is left to writers.
+      await this.#maintainIndex(true);
       const rows = await retry('searching pages', () =>
-        this.pages.query().fullTextSearch(text, { columns: ['decoded_text'] }).where(filter).limit(mode === 'hybrid' ? k * 4 : k).toArray(),
+        this.pages.query().fullTextSearch(text, { columns: ['decoded_text'] }).where(filter).limit(Math.max(k * 4, 20)).toArray(),
       );
-      return rows.map((r) => ({ page: rowToPage(r), score: Number(r._score ?? 0) }));
+      // LanceDB's rows are not always in score order (indexed and not-yet-indexed rows are
+      // merged), so fetch more than k, sort by score, and cut.
+      return rows
+        .map((r) => ({ page: rowToPage(r), score: Number(r._score ?? 0) }))
+        .sort((a, b) => b.score - a.score)
+        .slice(0, mode === 'hybrid' ? k * 4 : k);
     };
     const vectorHits = async (): Promise<PageHit[]> => {
       if (!vector) return [];
       const rows = await retry('searching vectors', () =>
         this.pages.query().nearestTo([...vector]).column('vector').where(filter).limit(mode === 'hybrid' ? k * 4 : k).toArray(),
       );
-      return rows.map((r) => ({ page: rowToPage(r), score: 1 / (1 + Number(r._distance ?? 0)) }));
+      return rows.map((r) => ({ page: rowToPage(r), score: 1 / (1 + Number(r._distance ?? 0)) })).sort((a, b) => b.score - a.score);
     };
     if (mode === 'fts') return ftsHits();
     if (mode === 'vector') return vectorHits();

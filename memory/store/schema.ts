@@ -71,6 +71,26 @@ export const MIGRATIONS: readonly { from: number; pages: readonly { name: string
   },
 ];
 
+/**
+ * Ladder moves of pages. Added after schema 1 without a version bump: like every table, it is
+ * created when a store that lacks it is opened, and older readers ignore it.
+ */
+export function movesSchema(): Schema {
+  return new Schema([
+    new Field('id', new Utf8(), false),
+    new Field('user_id', new Utf8(), false),
+    new Field('agent_id', new Utf8(), false),
+    new Field('session_id', new Utf8(), false),
+    new Field('page_id', new Utf8(), false),
+    new Field('from_tier', new Utf8(), false),
+    new Field('to_tier', new Utf8(), false),
+    new Field('retention', new Float64(), false),
+    new Field('visual_tokens_before', new Float64(), false),
+    new Field('visual_tokens_after', new Float64(), false),
+    new Field('moved_at', new Float64(), false),
+  ]);
+}
+
 export function tombstonesSchema(): Schema {
   return new Schema([
     new Field('id', new Utf8(), false),

@@ -19,11 +19,14 @@ export function sqlNumber(value: number): string {
 
 const SCOPE_COLUMNS = { userId: 'user_id', agentId: 'agent_id', sessionId: 'session_id' } as const;
 
-/** `user_id = '…' AND …` for the given parts; absent parts match anything. */
-export function scopeFilter(scope: Scope): string {
+/**
+ * `user_id = '…' AND …` for the given parts; absent parts match anything. `table` qualifies the
+ * columns (e.g. 'target' in a merge-insert condition).
+ */
+export function scopeFilter(scope: Scope, table?: 'target'): string {
   const parts = (Object.keys(SCOPE_COLUMNS) as (keyof typeof SCOPE_COLUMNS)[])
     .filter((k) => scope[k] !== undefined && scope[k] !== '')
-    .map((k) => `${SCOPE_COLUMNS[k]} = ${sqlString(scope[k]!)}`);
+    .map((k) => `${table ? `${table}.` : ''}${SCOPE_COLUMNS[k]} = ${sqlString(scope[k]!)}`);
   if (parts.length === 0) throw new InvalidInputError('scope', "A scope needs at least one of userId, agentId or sessionId.");
   return parts.join(' AND ');
 }

@@ -112,6 +112,22 @@ export interface TombstoneRow {
   readonly droppedAt: number;
 }
 
+/** One step a page took down the forgetting ladder, kept as its history. */
+export interface PageMoveRow {
+  readonly id: string;
+  readonly userId: string;
+  readonly agentId: string;
+  readonly sessionId: string;
+  readonly pageId: string;
+  /** Tier names (ladder steps) before and after. */
+  readonly from: string;
+  readonly to: string;
+  readonly retention: number;
+  readonly visualTokensBefore: number;
+  readonly visualTokensAfter: number;
+  readonly movedAt: number;
+}
+
 export interface MemoryStoreV1 {
   readonly specificationVersion: 'v1';
   readonly uri: string;
@@ -123,6 +139,11 @@ export interface MemoryStoreV1 {
   getPage(scope: Scope, id: string): Promise<PageRow | undefined>;
   listPages(scope: Scope, options?: ListOptions): Promise<PageRow[]>;
   updatePage(scope: Scope, id: string, update: PageUpdate): Promise<void>;
+  /**
+   * Update several pages in one commit (the same columns on each, different values). Optional:
+   * callers fall back to `updatePage` one by one.
+   */
+  updatePages?(scope: Scope, updates: readonly { id: string; update: PageUpdate }[]): Promise<void>;
   deletePages(scope: Scope, ids?: readonly string[]): Promise<number>;
   search(scope: Scope, options: SearchOptions): Promise<PageHit[]>;
   /** Every distinct scope with counts. */
@@ -132,9 +153,15 @@ export interface MemoryStoreV1 {
   counts(): Promise<{ turns: number; pages: number }>;
   addTombstones(rows: readonly TombstoneRow[]): Promise<void>;
   listTombstones(scope: Scope): Promise<TombstoneRow[]>;
+  /** Ladder moves, kept for the timeline. Optional: a store without them shows compactions and drops only. */
+  addMoves?(rows: readonly PageMoveRow[]): Promise<void>;
+  /** Moves in this scope, oldest first. */
+  listMoves?(scope: Scope): Promise<PageMoveRow[]>;
   /** Small key/value settings kept with the store (e.g. the last ageing time). */
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
+  /** Bring search indices up to date (e.g. after a bulk import). Optional: stores that index on write omit it. */
+  optimize?(): Promise<void>;
   close(): Promise<void>;
 }
 
