@@ -89,11 +89,24 @@ describe('opticmem CLI', () => {
     expect(stats.scopes[0]!.userId).toBe('maya');
   });
 
-  it('runs the demo offline and prints the table', () => {
-    const r = cli(['demo', '--out', join(dir, 'demo')]);
+  it('runs the demo offline: pages, store, recall, context, ageing', () => {
+    const r = cli(['demo', '--out', join(dir, 'demo'), '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/lossless\s+10x/);
-    expect(r.stdout).toMatch(/forgetting\s+20x/);
+    const demo = JSON.parse(r.stdout) as {
+      rows: { stage: string; visualTokens: number; textTokens: number; fidelity: number }[];
+      recall: { excerpt: string };
+      context: { usedTokens: number; representedTokens: number };
+      ageing: { days: number; visualTokens: number }[];
+    };
+    const stage = (prefix: string) => demo.rows.find((x) => x.stage.startsWith(prefix))!;
+    expect(stage('render lossless').fidelity).toBeGreaterThan(0.98);
+    expect(stage('render forgetting').visualTokens).toBeLessThan(stage('render lossless').visualTokens);
+    expect(stage('memory pages').fidelity).toBeGreaterThan(0.98);
+    // The recalled page answers the question: the nightly price is in the excerpt.
+    expect(demo.recall.excerpt).toContain('165');
+    expect(demo.context.usedTokens).toBeLessThan(demo.context.representedTokens);
+    // Pages fade: a year later the store holds fewer visual tokens than when written.
+    expect(demo.ageing.at(-1)!.visualTokens).toBeLessThan(stage('memory pages').visualTokens);
     expect(existsSync(join(dir, 'demo', 'lossless-10x-page-1.png'))).toBe(true);
   });
 });

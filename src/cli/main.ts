@@ -7,6 +7,8 @@ import { OpticMemError } from '../errors.js';
 import { decodeCommand } from './commands/decode.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand, importCommand } from './commands/export-import.js';
+import { DEFAULT_INSPECTOR_PORT, inspectCommand, parsePort } from './commands/inspect.js';
 import { ageCommand, compressCommand, recallCommand, statsCommand } from './commands/memory-commands.js';
 import { renderCommand } from './commands/render.js';
 
@@ -40,9 +42,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('demo')
-    .description('Render a shipped conversation at 10x and 20x, decode it on the CPU, and print a table (offline).')
-    .option('--out <dir>', 'folder for the page PNGs', 'opticmem-demo')
-    .option('--profile <name>', 'vision-token profile', 'deepseek-ocr:base')
+    .description('The whole story offline: render a shipped conversation at 10x and 20x and read it back, store it, recall, build a context, age it.')
+    .option('--out <dir>', 'folder for the page PNGs and the demo store', 'opticmem-demo')
+    .option('--profile <name>', 'vision-token profile (Tiny keeps the demo under a minute)', 'deepseek-ocr:tiny')
     .option('--json', 'print JSON instead of a table')
     .action((opts) => run(() => demoCommand(opts))());
 
@@ -113,6 +115,44 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption('--db <dir>', 'store folder or LanceDB URI')
     .option('--json', 'print JSON')
     .action((opts) => run(() => statsCommand(opts))());
+
+  program
+    .command('inspect')
+    .description('Serve a local web page to browse scopes, pages, decoded text, search and ladder history, until SIGINT/SIGTERM.')
+    .requiredOption('--db <dir>', 'store folder or LanceDB URI')
+    .addOption(new Option('--port <n>', 'port (0 picks a free one)').argParser(parsePort).default(DEFAULT_INSPECTOR_PORT))
+    .option('--host <address>', 'address to listen on; anything but loopback exposes the memory to the network', '127.0.0.1')
+    .option('--allow-write', 'enable pinning and deleting pages and scopes')
+    .action((opts) => run(() => inspectCommand(opts))());
+
+  scoped(
+    program
+      .command('export')
+      .description('Write the turns and pages of a scope (default: the whole store) as one JSON document, PNGs in base64.')
+      .requiredOption('--db <dir>', 'store folder or LanceDB URI'),
+  )
+    .option('--out <file.json>', 'write to this file instead of standard output')
+    .option('--json', 'with --out, print the summary as JSON')
+    .action((opts) => run(() => exportCommand(opts))());
+
+  program
+    .command('import')
+    .description("Load a document written by 'opticmem export'; rows already in the store are skipped.")
+    .argument('<file>', "export file, or '-' for standard input")
+    .requiredOption('--db <dir>', 'store folder or LanceDB URI')
+    .option('--json', 'print JSON')
+    .action((file, opts) => run(() => importCommand(file, opts))());
+
+  scoped(
+    program
+      .command('mcp')
+      .description('Serve the store to MCP clients on stdio (tools: remember, recall, forget, stats) until stdin closes or SIGINT/SIGTERM.')
+      .requiredOption('--db <dir>', 'store folder or LanceDB URI'),
+  )
+    .option('--profile <name>', 'vision-token profile for pages', 'deepseek-ocr:base')
+    .addOption(new Option('--hot-budget <tokens>', 'text tokens kept as hot turns').argParser(positiveNumber('--hot-budget')))
+    // Loaded on use: the other commands need not load the MCP SDK.
+    .action((opts) => run(async () => (await import('./commands/mcp.js')).mcpCommand(opts))());
 
   program
     .command('eval')
