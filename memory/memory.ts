@@ -170,7 +170,10 @@ export class Memory {
     this.#autoCompact = o.autoCompact ?? true;
     this.#now = o.now ?? Date.now;
     this.#lockDir = lockDir;
-    const curve = o.forgetting?.curve ?? 'ebbinghaus';
+    // FSRS by default: with MemoryBank's one-day strength, e^(-t/S) drops an unrecalled page
+    // within days, while the power curve keeps it on the ladder for about a year
+    // (eval/results/forgetting.md).
+    const curve = o.forgetting?.curve ?? 'fsrs';
     this.curve = typeof curve === 'string' ? getRetentionCurve(curve) : curve;
     const ladder = o.forgetting?.ladder ?? 'ratio';
     this.ladder = ladder === 'ratio' ? RATIO_LADDER : ladder === 'deepseek-modes' ? DEEPSEEK_MODE_LADDER : parseLadder(ladder);

@@ -55,7 +55,7 @@ describe('ageing a real store', () => {
     clock = Date.UTC(2026, 0, 1);
     const dir = await mkdtemp(join(tmpdir(), 'opticmem-age-'));
     dirs.push(dir);
-    memory = await Memory.open({ path: dir, decoder, profile: 'deepseek-ocr:small', autoCompact: false, now: () => clock });
+    memory = await Memory.open({ path: dir, decoder, profile: 'deepseek-ocr:small', autoCompact: false, now: () => clock, forgetting: { curve: 'ebbinghaus' } });
   });
   afterAll(async () => {
     await memory.close();

@@ -63,7 +63,7 @@ beforeAll(async () => {
   const built = spawnSync(process.execPath, [join(root, 'scripts', 'build-inspector-assets.mjs'), '--out', assetsDir], { encoding: 'utf8' });
   expect(built.status, built.stderr + built.stdout).toBe(0);
   dbPath = await tempDir();
-  memory = await Memory.open({ path: dbPath, decoder, profile: 'deepseek-ocr:tiny', autoCompact: false, tiers: { hotBudgetTokens: 120 }, now: () => clock });
+  memory = await Memory.open({ path: dbPath, decoder, profile: 'deepseek-ocr:tiny', autoCompact: false, tiers: { hotBudgetTokens: 120 }, now: () => clock, forgetting: { curve: 'ebbinghaus' } });
   await memory.add(trip.slice(0, 5), maya);
   await memory.add(trip.slice(5, 8), li);
   // A scope that the filter { userId: 'maya' } would also match: it must stay apart.

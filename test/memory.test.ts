@@ -40,6 +40,7 @@ describe('Memory on a real LanceDB folder', () => {
   afterAll(async () => memory.close());
 
   it('add -> automatic compaction -> recall -> buildContext', async () => {
+    expect(memory.curve.name).toBe('fsrs'); // the default forgetting curve
     const scope = { userId: 'maya', sessionId: 'lisbon' };
     const ids: string[] = [];
     for (const m of trip.slice(0, 8)) ids.push(...(await memory.add(m, scope)).turnIds);

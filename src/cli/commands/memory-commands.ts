@@ -167,7 +167,7 @@ export async function ageCommand(options: AgeCommandOptions): Promise<number> {
     now = Date.parse(options.now);
     if (Number.isNaN(now)) throw new InvalidInputError('now', `--now '${options.now}' is not a date. Pass an ISO date such as 2026-12-01T00:00:00Z.`);
   }
-  const memory = await Memory.open({ path: options.db, forgetting: { curve: options.curve ?? 'ebbinghaus', ladder: options.ladder ?? 'ratio' } });
+  const memory = await Memory.open({ path: options.db, forgetting: { curve: options.curve ?? 'fsrs', ladder: options.ladder ?? 'ratio' } });
   try {
     const scope = scopeOf(options);
     const r = await memory.age({
