@@ -349,6 +349,17 @@ class LanceStore implements MemoryStore {
     const where = and(scopeFilter(scope), idInList('id', [id]));
     // LanceDB turns these JS values into escaped SQL literals (strings quoted, buffers as X'..').
     await retry('updating a page', () => this.pages.update({ where, values: values as Record<string, import('@lancedb/lancedb').IntoSql> }), this.pages);
+    await this.#countRewrites(1);
+  }
+
+  /**
+   * An updated row is rewritten outside the full-text index, and LanceDB ranks unindexed rows
+   * poorly, so rehearsals and ageing would degrade later searches; rewrites count towards the
+   * next optimize like additions do.
+   */
+  async #countRewrites(n: number): Promise<void> {
+    this.#addedSinceIndex += n;
+    await this.#maintainIndex();
   }
 
   async updatePages(scope: Scope, updates: readonly { id: string; update: PageUpdate }[]): Promise<void> {
@@ -366,6 +377,7 @@ class LanceStore implements MemoryStore {
       () => this.pages.mergeInsert('id').whenMatchedUpdateAll({ where: scopeFilter(scope, 'target') }).execute(rows),
       this.pages,
     );
+    await this.#countRewrites(rows.length);
   }
 
   async deletePages(scope: Scope, ids?: readonly string[]): Promise<number> {
