@@ -34,14 +34,8 @@ export interface AgeOptions {
   readonly purge?: boolean;
 }
 
-export interface PageMove {
-  readonly pageId: string;
-  readonly from: string;
-  readonly to: string;
-  readonly retention: number;
-  readonly visualTokensBefore: number;
-  readonly visualTokensAfter: number;
-}
+/** A page's step down the ladder: the stored move record without its id, scope and time. */
+export type PageMove = Pick<PageMoveRow, 'pageId' | 'from' | 'to' | 'retention' | 'visualTokensBefore' | 'visualTokensAfter'>;
 
 export interface AgeResult {
   readonly now: number;

@@ -14,6 +14,9 @@ import { AGE_BUCKETS, bucketOf, type ForgettingResults, type Snapshot } from './
 import { NO_FORGETTING, type OpticalPolicy } from './policies.js';
 import { keepMostRecent } from './recency-truncation.js';
 
+/** Percent on y against a log-scaled x, the layout of the two age/tokens charts. */
+const PERCENT_VS_LOG_AXES = { yDomain: [0, 100] as const, logX: true, width: 1000, height: 640 };
+
 export interface CheckpointRow {
   readonly policy: string;
   readonly days: number;
@@ -353,10 +356,7 @@ async function retentionChart(r: ForgettingResults, buckets: BucketRow[], path: 
     xLabel: 'page age: days since its last turn was said (log scale)',
     yLabel: 'readable text (%)',
     series,
-    yDomain: [0, 100],
-    logX: true,
-    width: 1000,
-    height: 640,
+    ...PERCENT_VS_LOG_AXES,
   });
   await writeChart(path, png);
 }
@@ -403,10 +403,7 @@ async function recallChart(r: ForgettingResults, rows: CheckpointRow[], path: st
     xLabel: 'tokens held per conversation (log scale)',
     yLabel: 'evidence recalled (%)',
     series,
-    yDomain: [0, 100],
-    logX: true,
-    width: 1000,
-    height: 640,
+    ...PERCENT_VS_LOG_AXES,
   });
   await writeChart(path, png);
 }
