@@ -4,10 +4,10 @@
  */
 import { RenderError } from '../src/errors.js';
 import { loadCanvas } from '../src/internal/lazy.js';
-import { loadFontSet, registerShippedFonts } from './fonts.js';
+import { loadFontSet, registerShippedFonts, type FontSet } from './fonts.js';
 import type { LineBox, PageGeometry, RenderedPage } from './page.js';
 import { encodeGrayPng, GEOMETRY_KEYWORD } from './png.js';
-import { layoutTurns, type FontChoice, type LaidOutLine, type RenderTurn } from './text-layout.js';
+import { layoutTurns, type FontChoice, type LaidOutLine, type RenderTurn, type TextRun } from './text-layout.js';
 
 export interface PageLayoutPlan {
   readonly width: number;
@@ -73,24 +73,19 @@ export async function renderPage(turns: readonly RenderTurn[], plan: PageLayoutP
   ctx.fillRect(0, 0, plan.width, plan.height);
   ctx.fillStyle = '#000000';
   ctx.textBaseline = 'alphabetic';
-  const sans = fonts.fonts.sans.metrics;
-  const ascent = (sans.ascender / sans.unitsPerEm) * plan.fontSize;
-  const descent = (-sans.descender / sans.unitsPerEm) * plan.fontSize;
-  const baselineOffset = Math.round((plan.lineHeight - (ascent + descent)) / 2 + ascent);
+  const baseline = baselineOffset(plan.fontSize, plan.lineHeight, fonts);
   const boxes: LineBox[] = [];
   const rows = rowsPerColumn(plan);
   const colStep = columnWidth(plan) + gutterFor(plan);
   lines.forEach((line, i) => {
     const col = Math.floor(i / rows);
     const y = plan.margin + (i % rows) * plan.lineHeight;
-    const x = plan.margin + col * colStep + line.indent;
-    for (const run of line.runs) {
-      ctx.font = `${plan.fontSize}px ${fonts.fonts[run.font].family}`;
-      ctx.fillText(run.text, x + run.dx, y + baselineOffset);
-    }
+    // Whole-pixel line starts: a reader that draws a line again lands on the same pixels.
+    const x = Math.round(plan.margin + col * colStep + line.indent);
+    drawRuns(ctx, line.runs, x, y + baseline, plan.fontSize, fonts);
     if (line.runs.length === 0) return; // blank line: position only, nothing to read
     boxes.push({
-      x: round2(x),
+      x,
       y,
       width: Math.min(Math.ceil(line.width) + 1, plan.width - Math.floor(x)),
       height: plan.lineHeight,
@@ -98,11 +93,10 @@ export async function renderPage(turns: readonly RenderTurn[], plan: PageLayoutP
       font: line.baseFont,
       turn: line.turn,
       ...(line.wrapped ? { wrapped: true } : {}),
+      ...(line.cut ? { cut: true } : {}),
     });
   });
-  const rgba = ctx.getImageData(0, 0, plan.width, plan.height).data;
-  const gray = new Uint8Array(plan.width * plan.height);
-  for (let p = 0, q = 0; p < gray.length; p++, q += 4) gray[p] = Math.round((rgba[q]! + rgba[q + 1]! + rgba[q + 2]!) / 3);
+  const gray = grayPixels(ctx.getImageData(0, 0, plan.width, plan.height).data);
   const geometry: PageGeometry = {
     version: 1,
     width: plan.width,
@@ -118,6 +112,33 @@ export async function renderPage(turns: readonly RenderTurn[], plan: PageLayoutP
   return { png, geometry, text: lines.map((l) => ' '.repeat(l.indentSpaces) + l.text).join('\n') };
 }
 
-function round2(v: number): number {
-  return Math.round(v * 100) / 100;
+/** Baseline of every line, px below the line box's top: the sans face's ascent and descent centred in the line, on a whole pixel. */
+export function baselineOffset(fontSize: number, lineHeight: number, fonts: FontSet = loadFontSet()): number {
+  const sans = fonts.fonts.sans.metrics;
+  const ascent = (sans.ascender / sans.unitsPerEm) * fontSize;
+  const descent = (-sans.descender / sans.unitsPerEm) * fontSize;
+  return Math.round((lineHeight - (ascent + descent)) / 2 + ascent);
+}
+
+type Context2D = ReturnType<ReturnType<Awaited<ReturnType<typeof loadCanvas>>['createCanvas']>['getContext']>;
+
+/**
+ * Draw one line's runs with its baseline at `baselineY`; the shipped fonts must be registered.
+ * Without kerning and ligatures every glyph lands at the sum of the advances before it, as
+ * the layout measured: the box is the ink's width, and any piece of a line redraws alone.
+ */
+export function drawRuns(ctx: Context2D, runs: readonly TextRun[], x: number, baselineY: number, fontSize: number, fonts: FontSet = loadFontSet()): void {
+  ctx.fontKerning = 'none';
+  ctx.textRendering = 'optimizeSpeed';
+  for (const run of runs) {
+    ctx.font = `${fontSize}px ${fonts.fonts[run.font].family}`;
+    ctx.fillText(run.text, x + run.dx, baselineY);
+  }
+}
+
+/** RGBA canvas pixels -> the page's 8-bit gray (black text on white). */
+export function grayPixels(rgba: Uint8ClampedArray): Uint8Array {
+  const gray = new Uint8Array(rgba.length >> 2);
+  for (let p = 0, q = 0; p < gray.length; p++, q += 4) gray[p] = Math.round((rgba[q]! + rgba[q + 1]! + rgba[q + 2]!) / 3);
+  return gray;
 }

@@ -20,6 +20,8 @@ export interface LineBox {
   readonly turn: number;
   /** The source line continues on the next line (soft wrap), so a reader joins them. */
   readonly wrapped?: boolean;
+  /** The wrap cuts a word, so the reader joins this line to the next without a space. */
+  readonly cut?: boolean;
 }
 
 export interface PageGeometry {

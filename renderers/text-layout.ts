@@ -40,6 +40,8 @@ export interface LaidOutLine {
   readonly baseFont: 'sans' | 'mono';
   /** True when the source line continues on the next laid-out line (soft wrap). */
   readonly wrapped: boolean;
+  /** The wrap cuts a word (no space was dropped), so the reader joins the lines without one. */
+  readonly cut?: boolean;
   /** Line text as drawn (after escaping). */
   readonly text: string;
 }
@@ -137,11 +139,7 @@ export function layoutTurns(turns: readonly RenderTurn[], options: LayoutOptions
     const indentSpaces = Math.min(lead, Math.floor(maxWidth / 2 / spaceWidth));
     const indent = indentSpaces * spaceWidth;
     const body = chars.slice(lead);
-    const widths = body.map((ch) => {
-      const cp = ch.codePointAt(0)!;
-      const role = fonts.fontFor(cp, baseFont) ?? baseFont;
-      return (fonts.fonts[role].metrics.advance(cp) ?? 0.5) * fontSize;
-    });
+    const widths = body.map((ch) => advanceOf(ch, baseFont, fontSize, fonts));
     const avail = Math.max(maxWidth - indent, fontSize);
     let start = 0;
     if (body.length === 0) {
@@ -157,21 +155,45 @@ export function layoutTurns(turns: readonly RenderTurn[], options: LayoutOptions
         if (isBreakableAfter(body[end]!, body[end + 1])) lastBreak = end;
         end++;
       }
+      // A word longer than the line is cut where it must be, with no space to mark the cut.
+      let cut = false;
       if (end < body.length) {
         if (body[end] === ' ') {
           // the break falls on a space: drop it
         } else if (lastBreak >= start) end = lastBreak + 1;
-        else if (end === start) end = start + 1; // a single glyph wider than the line
+        else {
+          cut = true;
+          if (end === start) end = start + 1; // a single glyph wider than the line
+        }
       }
       let lineEnd = end;
       while (lineEnd > start && body[lineEnd - 1] === ' ' && end < body.length) lineEnd--;
       const wrapped = end < body.length;
-      lines.push(makeLine(src.turn, indent, indentSpaces, body.slice(start, lineEnd), widths.slice(start, lineEnd), baseFont, wrapped, fonts));
+      const line = makeLine(src.turn, indent, indentSpaces, body.slice(start, lineEnd), widths.slice(start, lineEnd), baseFont, wrapped, fonts);
+      lines.push(cut && wrapped ? { ...line, cut: true } : line);
       start = end;
       while (wrapped && start < body.length && body[start] === ' ') start++;
     }
   }
   return lines;
+}
+
+/** Runs of one line of already-laid-out text, exactly as `layoutTurns` would draw it. */
+export function lineRuns(text: string, baseFont: 'sans' | 'mono', fontSize: number, fonts: FontSet = loadFontSet()): LaidOutLine {
+  const chars = Array.from(text);
+  return makeLine(0, 0, 0, chars, chars.map((ch) => advanceOf(ch, baseFont, fontSize, fonts)), baseFont, false, fonts);
+}
+
+/** Advance of one character in px, in the font that draws it on a `baseFont` line. */
+function advanceOf(ch: string, baseFont: 'sans' | 'mono', fontSize: number, fonts: FontSet): number {
+  return glyphOf(ch, baseFont, fontSize, fonts).advance;
+}
+
+/** The face that draws `ch` on a `baseFont` line, and its advance in px. */
+export function glyphOf(ch: string, baseFont: 'sans' | 'mono', fontSize: number, fonts: FontSet = loadFontSet()): { role: FontRole; advance: number } {
+  const cp = ch.codePointAt(0)!;
+  const role = fonts.fontFor(cp, baseFont) ?? baseFont;
+  return { role, advance: (fonts.fonts[role].metrics.advance(cp) ?? 0.5) * fontSize };
 }
 
 function makeLine(

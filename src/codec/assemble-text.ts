@@ -37,6 +37,7 @@ export function assembleText(lines: readonly DecodedLine[], geometry: PageGeomet
   const turns: { turn: number; text: string }[] = [];
   let prevY: number | undefined;
   let prevWrapped = false;
+  let prevCut = false;
   geometry.lines.forEach((box, i) => {
     const raw = lines[i]?.text ?? '';
     let current = turns[turns.length - 1];
@@ -45,18 +46,20 @@ export function assembleText(lines: readonly DecodedLine[], geometry: PageGeomet
       turns.push(current);
       prevY = undefined;
       prevWrapped = false;
+      prevCut = false;
     }
     const content = raw.trim();
     if (prevY === undefined) {
       current.text += indentOf(box, geometry) + content;
     } else if (prevWrapped) {
-      current.text += joiner(current.text, content) + content;
+      current.text += (prevCut ? '' : joiner(current.text, content)) + content;
     } else {
       const gap = Math.max(0, Math.round((box.y - prevY) / geometry.lineHeight) - 1);
       current.text += '\n'.repeat(1 + gap) + indentOf(box, geometry) + content;
     }
     prevY = box.y;
     prevWrapped = box.wrapped === true;
+    prevCut = box.cut === true;
   });
   const out = turns.map((t) => ({ turn: t.turn, text: unescapeUnreadable(t.text) }));
   return { text: out.map((t) => t.text).join('\n'), turns: out };

@@ -151,7 +151,8 @@ export async function encode(turns: readonly RenderTurn[], options: EncodeOption
       const decoded = await decode(page.png, { decoder: verify.decoder, geometry: page.geometry });
       const f = fidelity(decoded.text, page.sourceText);
       const checked = { ...page, fidelity: f, decodedText: decoded.text };
-      const next = ratio * (verify.step ?? 0.8);
+      // Step down from what the page achieved: a plan held back by font-size limits would come out the same.
+      const next = Math.min(ratio, page.ratio) * (verify.step ?? 0.8);
       if (f >= (verify.minFidelity ?? 0.98) || next < (verify.minRatio ?? 2)) {
         emit(checked);
         continue;
@@ -197,8 +198,21 @@ export interface DecodedPage extends AssembledText {
   readonly raw: DecodedText;
 }
 
+const DecodePageOptionsSchema = z
+  .object({
+    decoder: z.custom<Decoder>(
+      (v) => typeof v === 'object' && v !== null && typeof (v as Decoder).decode === 'function',
+      "decoder must be a Decoder, e.g. createOnnxDecoder() or createOpenAIDecoder({ baseURL, model })",
+    ),
+    geometry: z.custom<PageGeometry>((v) => typeof v === 'object' && v !== null && Array.isArray((v as PageGeometry).lines), 'geometry must be the PageGeometry of the page').optional(),
+    useGeometry: z.boolean().optional(),
+    signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'signal must be an AbortSignal').optional(),
+  })
+  .strict();
+
 /** Read a page back into text, rejoining wrapped lines and restoring indentation. */
 export async function decode(png: Uint8Array, options: DecodePageOptions): Promise<DecodedPage> {
+  parseInput(DecodePageOptionsSchema, options, 'options');
   const geometry = options.useGeometry === false ? undefined : (options.geometry ?? readGeometry(png, 'png'));
   const raw = await options.decoder.decode(geometry ? { png, geometry } : { png }, {
     ...(options.useGeometry === false ? { useGeometry: false } : {}),

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { GlobalFonts, createCanvas } from '@napi-rs/canvas';
 import type { LineBox, PageGeometry } from '../../renderers/page.js';
 import { encodeGrayPng, GEOMETRY_KEYWORD } from '../../renderers/png.js';
@@ -14,13 +15,13 @@ export type TestFont = 'sans' | 'mono' | 'cjk';
 const require = createRequire(import.meta.url);
 const dejavu = (file: string) => join(require.resolve('dejavu-fonts-ttf/package.json'), '..', 'ttf', file);
 
-/** A system CJK font, when the host has one (the package's own CJK font is a subset). */
-export const SYSTEM_CJK_FONT = '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc';
+/** The package's own CJK face (a Noto Sans SC subset of common characters). */
+const SHIPPED_CJK_FONT = fileURLToPath(new URL('../../renderers/fonts/NotoSansSC-Regular-subset.otf', import.meta.url));
 
 const FAMILIES: Record<TestFont, { family: string; path: () => string | undefined }> = {
   sans: { family: 'decoder-test-sans', path: () => dejavu('DejaVuSans.ttf') },
   mono: { family: 'decoder-test-mono', path: () => dejavu('DejaVuSansMono.ttf') },
-  cjk: { family: 'decoder-test-cjk', path: () => (existsSync(SYSTEM_CJK_FONT) ? SYSTEM_CJK_FONT : undefined) },
+  cjk: { family: 'decoder-test-cjk', path: () => (existsSync(SHIPPED_CJK_FONT) ? SHIPPED_CJK_FONT : undefined) },
 };
 
 /** Whether `font` can be drawn on this host. */

@@ -16,6 +16,7 @@ import type { GrayImage } from './gray-image.js';
 import { assertModelFile, resolveModelPaths, type OnnxModelPaths } from './model-assets.js';
 import { decodePngToGray } from './png-pixels.js';
 import { createRecognizer, DEFAULT_RECOGNIZER_TUNING, type LineRegion, type Recognizer } from './recognizer.js';
+import { createRedrawChecker, type RedrawChecker } from './redraw-check.js';
 import { createSerialQueue } from './serial-queue.js';
 import type { SpaceGaps } from './spaces.js';
 import { fixedOutputWidth, openModel, type OnnxRuntime } from './session.js';
@@ -50,6 +51,7 @@ const OptionsSchema = z.strictObject({
 
 interface RecognitionModel {
   readonly session: InferenceSession;
+  readonly redraw: RedrawChecker;
   /** For line boxes from geometry: tight boxes, so a little white above and below. */
   readonly lines: Recognizer;
   /** For detected boxes, which DB has already grown around the text. */
@@ -93,6 +95,7 @@ export function createOnnxDecoder(options: OnnxDecoderOptions = {}): Decoder {
     }
     recognition = {
       session,
+      redraw: await createRedrawChecker(),
       lines: createRecognizer(ort, session, io, charset),
       detected: createRecognizer(ort, session, io, charset, { ...DEFAULT_RECOGNIZER_TUNING, padY: 0, padX: 0 }),
     };
@@ -118,7 +121,7 @@ export function createOnnxDecoder(options: OnnxDecoderOptions = {}): Decoder {
     const ort = await loadOnnxRuntime();
     const model = await recognitionModel(ort);
     checkAborted(signal);
-    const lines = geometry ? await readLines(model.lines, page, geometry, signal) : await detectAndRead(model.detected, await detectionModel(ort), page, signal);
+    const lines = geometry ? await readLines(model, page, geometry, signal) : await detectAndRead(model.detected, await detectionModel(ort), page, signal);
     return {
       text: lines.map((l) => l.text).join('\n'),
       lines,
@@ -154,17 +157,39 @@ export function createOnnxDecoder(options: OnnxDecoderOptions = {}): Decoder {
 }
 
 /** One result per geometry line, in geometry order (the codec pairs them up by index). */
-async function readLines(recognizer: Recognizer, page: GrayImage, geometry: PageGeometry, signal: AbortSignal | undefined): Promise<DecodedLine[]> {
+async function readLines(model: RecognitionModel, page: GrayImage, geometry: PageGeometry, signal: AbortSignal | undefined): Promise<DecodedLine[]> {
   // A page scaled after rendering still reads: boxes follow the pixels.
   const sx = geometry.width > 0 ? page.width / geometry.width : 1;
   const sy = geometry.height > 0 ? page.height / geometry.height : 1;
   const regions = geometry.lines.map((box) => lineRegion(box, sx, sy));
-  const read = await recognizer.recognize(page, regions, signal);
+  const read = await model.lines.recognize(page, regions, signal);
+  const texts = read.map((r) => r.text.trim());
+  // At the drawn scale the shipped fonts redraw each line exactly, which proves or corrects its
+  // reading. A line whose neighbour was misread where its glyphs reach over gets a second look
+  // once the neighbour is mended.
+  if (sx === 1 && sy === 1) {
+    const check = (i: number) => {
+      const box = geometry.lines[i]!;
+      const neighbours = [i - 1, i + 1]
+        .filter((j) => j >= 0 && j < geometry.lines.length && adjacent(box, geometry.lines[j]!, geometry.lineHeight))
+        .map((j) => ({ box: geometry.lines[j]!, text: texts[j]! }));
+      const result = model.redraw.check(page, box, geometry.lineHeight, texts[i]!, neighbours);
+      texts[i] = result.text;
+      return result.exact;
+    };
+    const unexplained = geometry.lines.map((_, i) => i).filter((i) => !check(i));
+    for (const i of unexplained) check(i);
+  }
   return geometry.lines.map((box, i) => ({
-    text: read[i]!.text.trim(),
+    text: texts[i]!,
     confidence: meanConfidence(read[i]!.confidences),
     box: { x: box.x, y: box.y, width: box.width, height: box.height },
   }));
+}
+
+/** Lines one row apart in the same column, whose glyphs may reach into each other's boxes. */
+function adjacent(a: LineBox, b: LineBox, lineHeight: number): boolean {
+  return Math.abs(Math.abs(a.y - b.y) - lineHeight) < 0.5 && a.x < b.x + b.width && b.x < a.x + a.width;
 }
 
 /**
