@@ -2,7 +2,12 @@ import { z } from 'zod';
 import { InvalidInputError, parseInput } from '../src/errors.js';
 import type { Scope } from './store/store.js';
 
-const Id = z.string().min(1, 'must be a non-empty string').max(256, 'must be at most 256 characters');
+// Control characters never belong in an id, and NUL cannot be written into a filter literal.
+const Id = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must be a non-empty string')
+  .max(256, 'must be at most 256 characters')
+  .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), 'must not contain control characters (NUL, tab, newline); remove them');
 
 export const ScopeSchema = z
   .object({ userId: Id.optional(), agentId: Id.optional(), sessionId: Id.optional() }, { error: 'scope must be an object like { userId: "u1" }' })

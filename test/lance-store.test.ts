@@ -105,6 +105,69 @@ describe('schema versions', () => {
     }
   });
 
+  it('finishes a migration a crash cut short: columns added, version not yet written', async () => {
+    const uri = await tempDir();
+    const db = await lancedb.connect(uri);
+    const v0 = new Schema(pagesSchema(undefined).fields.filter((f) => f.name !== 'pinned' && f.name !== 'importance'));
+    const row = Object.fromEntries(Object.entries({ ...page('old', 'u', 'an old page about ferries') }).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
+    for (const k of ['pinned', 'importance', 'vector']) delete row[k];
+    row.turn_ids = JSON.stringify(row.turn_ids);
+    row.png = Buffer.from(row.png as Uint8Array);
+    const table = await db.createTable('pages', [row], { schema: v0 });
+    await db.createTable('meta', [{ key: 'schema_version', value: '0' }], { schema: new Schema([new Field('key', new Utf8()), new Field('value', new Utf8())]) });
+    // What the migration's first step leaves behind when the process dies right after it.
+    await table.addColumns([{ name: 'pinned', valueSql: 'false' }, { name: 'importance', valueSql: 'CAST(1.0 AS DOUBLE)' }]);
+    table.close();
+    db.close();
+    for (let open = 0; open < 2; open++) {
+      const store = await openLanceStore({ uri });
+      try {
+        expect((await store.listPages({ userId: 'u' }))[0]).toMatchObject({ id: 'old', pinned: false, importance: 1 });
+        await store.addPages([page('new', 'u', 'a new page')]);
+      } finally {
+        await store.close();
+      }
+    }
+    const check = await lancedb.connect(uri);
+    const meta = await (await check.openTable('meta')).query().where("key = 'schema_version'").toArray();
+    expect(meta.map((r) => r.value)).toEqual([String(SCHEMA_VERSION)]);
+    check.close();
+  });
+
+  it('adds the vector column when an embedder is added to an existing store', async () => {
+    const uri = await tempDir();
+    const withVector = (p: PageRow, vector: number[]): PageRow => ({ ...p, vector });
+    let store = await openLanceStore({ uri });
+    await store.addPages([page('plain', 'u', 'written before any embedder')]);
+    await store.close();
+    store = await openLanceStore({ uri, vectorDimension: 3 });
+    try {
+      await store.addPages([withVector(page('vec', 'u', 'written with an embedder'), [1, 0, 0])]);
+      const hits = await store.search({ userId: 'u' }, { vector: [1, 0, 0], k: 2, mode: 'vector' });
+      expect(hits[0]!.page.id).toBe('vec');
+      expect((await store.getPage({ userId: 'u' }, 'plain'))!.vector).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    // Reopened without the embedder: writes still work (pages get no vector).
+    store = await openLanceStore({ uri });
+    try {
+      await store.addPages([page('later', 'u', 'written after the embedder was removed')]);
+      expect((await store.listPages({ userId: 'u' })).map((p) => p.id).sort()).toEqual(['later', 'plain', 'vec']);
+      expect((await store.getPage({ userId: 'u' }, 'vec'))!.vector).toEqual([1, 0, 0]);
+    } finally {
+      await store.close();
+    }
+    await expect(openLanceStore({ uri, vectorDimension: 4 })).rejects.toThrow(/holds vectors of length 3/);
+    store = await openLanceStore({ uri, vectorDimension: 3 });
+    try {
+      await store.addPages([withVector(page('again', 'u', 'embedder back'), [0, 1, 0])]);
+      expect((await store.search({ userId: 'u' }, { vector: [0, 1, 0], k: 1, mode: 'vector' }))[0]!.page.id).toBe('again');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a store written by a newer schema', async () => {
     const uri = await tempDir();
     const db = await lancedb.connect(uri);

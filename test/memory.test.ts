@@ -131,6 +131,10 @@ describe('Memory on a real LanceDB folder', () => {
       [() => memory.compact(scope, { keepTokens: -1 }), 'options.keepTokens'],
       [() => memory.compact(scope, { keepTokens: 1.5 }), 'options.keepTokens'],
       [() => memory.add({ role: 'user', content: 'y'.repeat(300 * 1024) }, scope), 'messages.0.content'],
+      // NUL cannot be written into a filter literal: refused before anything is stored.
+      [() => memory.add({ role: 'user', content: 'x' }, { userId: 'care\u0000ful' }), 'scope.userId'],
+      [() => memory.add({ role: 'user', content: 'x' }, { userId: 'careful', sessionId: 'line\nbreak' }), 'scope.sessionId'],
+      [() => memory.recall('x', { scope: { userId: 'care\u0000ful' } }), 'options.scope.userId'],
     ];
     for (const [attempt, field] of attempts) {
       const err = await attempt().then(
@@ -144,6 +148,7 @@ describe('Memory on a real LanceDB folder', () => {
     const after = await memory.list(scope);
     expect(after.turns.map((t) => t.id)).toEqual(before.turns.map((t) => t.id));
     expect(after.pages.length).toBe(before.pages.length);
+    expect((await memory.scopes()).some((s) => /[\u0000-\u001f]/.test(s.scope.userId + s.scope.sessionId))).toBe(false);
   });
 
   it('exports and imports a scope without duplicating rows', async () => {

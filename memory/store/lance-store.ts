@@ -4,12 +4,14 @@
  * scope-filtered with escaped literals only.
  */
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { Connection, Table } from '@lancedb/lancedb';
-import { StoreError } from '../../src/errors.js';
+import { OpticMemError, StoreError } from '../../src/errors.js';
 import { loadLanceDb } from '../../src/internal/lazy.js';
 import { withFileLock } from './file-lock.js';
 import { and, idInList, scopeFilter, sqlString } from './sql.js';
-import { metaSchema, MIGRATIONS, movesSchema, pagesSchema, SCHEMA_VERSION, tombstonesSchema, turnsSchema } from './schema.js';
+import type { FixedSizeList } from 'apache-arrow';
+import { metaSchema, MIGRATIONS, movesSchema, pagesSchema, SCHEMA_VERSION, tombstonesSchema, turnsSchema, vectorSchemaField } from './schema.js';
 import type { ListOptions, MemoryStore, PageHit, PageMoveRow, PageRow, PageUpdate, Scope, SearchOptions, TombstoneRow, TurnRow } from './store.js';
 
 export interface LanceStoreOptions {
@@ -51,6 +53,8 @@ async function retry<T>(what: string, fn: () => Promise<T>, table?: Table): Prom
     try {
       return await fn();
     } catch (cause) {
+      // Our own typed errors (bad input, a wrong vector length) are not LanceDB failures.
+      if (OpticMemError.isInstance(cause)) throw cause;
       const msg = String((cause as Error)?.message ?? cause);
       if (attempt < 8 && /conflict|retryable|commit|concurrent/i.test(msg)) {
         await new Promise((r) => setTimeout(r, 20 * 2 ** attempt + Math.random() * 20));
@@ -60,6 +64,14 @@ async function retry<T>(what: string, fn: () => Promise<T>, table?: Table): Prom
       throw new StoreError(`LanceDB ${what} failed: ${msg}. Check that the store location is writable and not corrupted.`, { cause });
     }
   }
+}
+
+/**
+ * LanceDB's CommonJS build tells an Arrow Field from SQL column definitions with `instanceof`
+ * against its own CommonJS copy of apache-arrow, which the ESM import is not.
+ */
+function cjsArrow(): typeof import('apache-arrow') {
+  return createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow');
 }
 
 function turnToRow(t: TurnRow): Record<string, unknown> {
@@ -161,28 +173,38 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
     if (version !== undefined && version > SCHEMA_VERSION) {
       throw new StoreError(`The store at '${options.uri}' was written by a newer opticmem (schema ${version}; this one reads up to ${SCHEMA_VERSION}). Upgrade opticmem.`);
     }
-    const storedDim = metaOf('vector_dimension') ? Number(metaOf('vector_dimension')) : undefined;
-    const dimension = storedDim || options.vectorDimension || undefined;
+    const turns = await retry('opening turns', () => open('turns', turnsSchema()));
+    const pages = await retry('opening pages', () => open('pages', pagesSchema(options.vectorDimension)));
+    const tombstones = await retry('opening tombstones', () => open('tombstones', tombstonesSchema()));
+    const moves = await retry('opening moves', () => open('moves', movesSchema()));
+    // Every step checks the table itself, so a migration a crash interrupted (columns added,
+    // version not yet written) is finished on the next open instead of failing on its columns.
+    const columns = async () => new Map((await retry('reading the pages schema', () => pages.schema())).fields.map((f) => [f.name, f]));
+    let have = await columns();
+    const missing = MIGRATIONS.flatMap((m) => m.pages).filter((c) => !have.has(c.name));
+    if (missing.length) {
+      await retry('migrating pages', () => pages.addColumns(missing.map((c) => ({ name: c.name, valueSql: c.valueSql }))), pages);
+      have = await columns();
+    }
+    // The vector column's length is the store's vector dimension; meta repeats it for readers.
+    const vectorField = have.get('vector');
+    const storedDim = vectorField ? (vectorField.type as FixedSizeList).listSize : metaOf('vector_dimension') ? Number(metaOf('vector_dimension')) : undefined;
     if (storedDim && options.vectorDimension && storedDim !== options.vectorDimension) {
       throw new StoreError(`The store at '${options.uri}' holds vectors of length ${storedDim}, but the embedder returns ${options.vectorDimension}. Use the embedder the store was created with.`);
     }
-    const turns = await retry('opening turns', () => open('turns', turnsSchema()));
-    const pages = await retry('opening pages', () => open('pages', pagesSchema(dimension)));
-    const tombstones = await retry('opening tombstones', () => open('tombstones', tombstonesSchema()));
-    const moves = await retry('opening moves', () => open('moves', movesSchema()));
-    if (version !== undefined && version < SCHEMA_VERSION) {
-      for (const m of MIGRATIONS.filter((m) => m.from >= version! && m.from < SCHEMA_VERSION)) {
-        await retry(`migrating from schema ${m.from}`, () => pages.addColumns(m.pages.map((c) => ({ name: c.name, valueSql: c.valueSql }))));
-      }
+    const dimension = storedDim || options.vectorDimension || undefined;
+    if (dimension && !vectorField) {
+      // An embedder added to a store created without one: pages written so far get null vectors.
+      await retry('adding the vector column', () => pages.addColumns(vectorSchemaField(dimension, cjsArrow())), pages);
     }
+    const upsertMeta = (key: string, value: string) =>
+      retry('writing meta', () => meta.mergeInsert('key').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([{ key, value }]), meta);
+    // Written only after the tables match them, so meta never promises a column that is not there.
+    if (dimension && metaOf('vector_dimension') !== String(dimension)) await upsertMeta('vector_dimension', String(dimension));
     if (version !== SCHEMA_VERSION) {
-      await retry('writing meta', async () => {
-        await meta.delete("key = 'schema_version'");
-        await meta.add([{ key: 'schema_version', value: String(SCHEMA_VERSION) }]);
-      });
+      await upsertMeta('schema_version', String(SCHEMA_VERSION));
       version = SCHEMA_VERSION;
     }
-    if (dimension && !storedDim) await retry('writing meta', () => meta.add([{ key: 'vector_dimension', value: String(dimension) }]));
     return new LanceStore(options.uri, db, turns, pages, tombstones, meta, dimension, moves);
   });
 }
@@ -221,7 +243,8 @@ class LanceStore implements MemoryStore {
 
   async listMoves(scope: Scope): Promise<PageMoveRow[]> {
     this.#open();
-    const rows = await retry('listing moves', () => this.moves.query().where(scopeFilter(scope)).toArray());
+    const where = scopeFilter(scope);
+    const rows = await retry('listing moves', () => this.moves.query().where(where).toArray());
     return rows
       .map((r) => ({
         id: String(r.id), userId: String(r.user_id), agentId: String(r.agent_id), sessionId: String(r.session_id), pageId: String(r.page_id),
@@ -247,7 +270,8 @@ class LanceStore implements MemoryStore {
 
   async listTombstones(scope: Scope): Promise<TombstoneRow[]> {
     this.#open();
-    const rows = await retry('listing tombstones', () => this.tombstones.query().where(scopeFilter(scope)).toArray());
+    const where = scopeFilter(scope);
+    const rows = await retry('listing tombstones', () => this.tombstones.query().where(where).toArray());
     return rows
       .map((r) => ({
         id: String(r.id), userId: String(r.user_id), agentId: String(r.agent_id), sessionId: String(r.session_id), pageId: String(r.page_id),
@@ -259,7 +283,8 @@ class LanceStore implements MemoryStore {
 
   async getMeta(key: string): Promise<string | undefined> {
     this.#open();
-    const rows = await retry('reading meta', () => this.meta.query().where(`key = ${sqlString(key)}`).toArray());
+    const where = `key = ${sqlString(key)}`;
+    const rows = await retry('reading meta', () => this.meta.query().where(where).toArray());
     return rows[0] ? String(rows[0].value) : undefined;
   }
 
@@ -280,7 +305,8 @@ class LanceStore implements MemoryStore {
 
   async listTurns(scope: Scope, options: { limit?: number } = {}): Promise<TurnRow[]> {
     this.#open();
-    const rows = await retry('listing turns', () => this.turns.query().where(scopeFilter(scope)).toArray());
+    const where = scopeFilter(scope);
+    const rows = await retry('listing turns', () => this.turns.query().where(where).toArray());
     const sorted = rows.map(rowToTurn).sort((a, b) => a.seq - b.seq || a.id.localeCompare(b.id));
     return options.limit ? sorted.slice(-options.limit) : sorted;
   }
@@ -288,15 +314,16 @@ class LanceStore implements MemoryStore {
   async deleteTurns(scope: Scope, ids: readonly string[]): Promise<void> {
     this.#open();
     for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      await retry('deleting turns', () => this.turns.delete(and(scopeFilter(scope), idInList('id', chunk))), this.turns);
+      const where = and(scopeFilter(scope), idInList('id', ids.slice(i, i + 500)));
+      await retry('deleting turns', () => this.turns.delete(where), this.turns);
     }
   }
 
   async addPages(rows: readonly PageRow[]): Promise<void> {
     this.#open();
     if (rows.length === 0) return;
-    await retry('adding pages', () => this.pages.add(rows.map((r) => pageToRow(r, this.dimension))), this.pages);
+    const data = rows.map((r) => pageToRow(r, this.dimension));
+    await retry('adding pages', () => this.pages.add(data), this.pages);
     this.#addedSinceIndex += rows.length;
     await this.#maintainIndex();
   }
@@ -329,7 +356,8 @@ class LanceStore implements MemoryStore {
 
   async getPage(scope: Scope, id: string): Promise<PageRow | undefined> {
     this.#open();
-    const rows = await retry('reading a page', () => this.pages.query().where(and(scopeFilter(scope), idInList('id', [id]))).limit(1).toArray());
+    const where = and(scopeFilter(scope), idInList('id', [id]));
+    const rows = await retry('reading a page', () => this.pages.query().where(where).limit(1).toArray());
     return rows[0] ? rowToPage(rows[0]) : undefined;
   }
 
@@ -453,7 +481,8 @@ class LanceStore implements MemoryStore {
     this.#open();
     if (turnIds.length === 0) return [];
     const wanted = new Set(turnIds);
-    const rows = await retry('finding pages of turns', () => this.pages.query().where(scopeFilter(scope)).select(['id', 'turn_ids']).toArray());
+    const where = scopeFilter(scope);
+    const rows = await retry('finding pages of turns', () => this.pages.query().where(where).select(['id', 'turn_ids']).toArray());
     return rows.filter((r) => (JSON.parse(String(r.turn_ids)) as string[]).some((t) => wanted.has(t))).map((r) => String(r.id));
   }
 

@@ -49,8 +49,16 @@ export function pagesSchema(vectorDimension: number | undefined): Schema {
     new Field('created_at', new Float64(), false),
     new Field('updated_at', new Float64(), false),
   ];
-  if (vectorDimension) fields.push(new Field('vector', new FixedSizeList(vectorDimension, new Field('item', new Float32(), true)), true));
+  if (vectorDimension) fields.push(vectorSchemaField(vectorDimension));
   return new Schema(fields);
+}
+
+/**
+ * Page embeddings; nullable, so pages written before an embedder was configured have none.
+ * `arrow` picks the apache-arrow build the classes come from (LanceDB's CommonJS build needs its own).
+ */
+export function vectorSchemaField(dimension: number, arrow: Pick<typeof import('apache-arrow'), 'Field' | 'FixedSizeList' | 'Float32'> = { Field, FixedSizeList, Float32 }): Field {
+  return new arrow.Field('vector', new arrow.FixedSizeList(dimension, new arrow.Field('item', new arrow.Float32(), true)), true);
 }
 
 export function metaSchema(): Schema {
