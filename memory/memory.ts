@@ -391,7 +391,7 @@ export class Memory {
     const as = o.as ?? 'text';
     if (!query.trim()) return [];
     const vector = this.#embedder && o.mode !== 'fts' ? (await this.#embedder.embed([query]))[0] : undefined;
-    const hits = await this.#store.search(scope, { text: query, ...(vector ? { vector } : {}), k, ...(o.mode ? { mode: o.mode } : {}) });
+    const hits = await this.#store.search(scope, { text: query, ...(vector ? { vector } : {}), k, ...(o.mode ? { mode: o.mode } : {}), withPng: as !== 'text' });
     const now = this.#now();
     const out: RecallHit[] = [];
     const rehearsals: { id: string; update: PageUpdate }[] = [];

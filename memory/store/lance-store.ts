@@ -9,7 +9,7 @@ import type { Connection, Table } from '@lancedb/lancedb';
 import { OpticMemError, StoreError } from '../../src/errors.js';
 import { loadLanceDb } from '../../src/internal/lazy.js';
 import { withFileLock } from './file-lock.js';
-import { and, idInList, scopeFilter, sqlString } from './sql.js';
+import { and, idInList, scopeFilter, sqlNumber, sqlString } from './sql.js';
 import type { FixedSizeList } from 'apache-arrow';
 import { metaSchema, MIGRATIONS, movesSchema, pagesSchema, SCHEMA_VERSION, tombstonesSchema, turnsSchema, vectorSchemaField } from './schema.js';
 import type { ListOptions, MemoryStore, PageHit, PageMoveRow, PageRow, PageUpdate, Scope, SearchOptions, TombstoneRow, TurnRow } from './store.js';
@@ -28,6 +28,8 @@ export interface LanceStoreOptions {
 }
 
 const RRF_K = 60;
+/** Pages per batched UPDATE (each adds two literal arrays of this length to the statement). */
+const UPDATE_BATCH = 200;
 /**
  * New rows are folded into the FTS index once they reach a quarter of the table. Until then
  * they are searched flatly, with scores that do not rank well against indexed rows, so small
@@ -213,9 +215,8 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
 class LanceStore implements MemoryStore {
   readonly specificationVersion = 'v1' as const;
   #closed = false;
-  #ftsReady: boolean | undefined;
-  #addedSinceIndex = 0;
-  #rowsAtOptimize = 0;
+  /** Name of the full-text index once it exists. */
+  #ftsIndex: string | undefined;
   constructor(
     readonly uri: string,
     private readonly db: Connection,
@@ -324,23 +325,40 @@ class LanceStore implements MemoryStore {
     if (rows.length === 0) return;
     const data = rows.map((r) => pageToRow(r, this.dimension));
     await retry('adding pages', () => this.pages.add(data), this.pages);
-    this.#addedSinceIndex += rows.length;
     await this.#maintainIndex();
   }
 
-  async #maintainIndex(readOnly = false): Promise<void> {
-    if (this.#ftsReady === undefined) {
-      const indices = await this.pages.listIndices();
-      this.#ftsReady = indices.some((i) => i.columns.includes('decoded_text'));
-    }
-    if (!this.#ftsReady) {
+  /** The full-text index, built if the table has none yet. */
+  async #ensureFtsIndex(): Promise<string> {
+    if (this.#ftsIndex) return this.#ftsIndex;
+    const find = async () => (await retry('listing indices', () => this.pages.listIndices())).find((i) => i.columns.includes('decoded_text'))?.name;
+    let name = await find();
+    if (!name) {
       const lancedb = await loadLanceDb();
       await retry('building the full-text index', () => this.pages.createIndex('decoded_text', { config: lancedb.Index.fts(), replace: true }));
-      this.#ftsReady = true;
-      this.#addedSinceIndex = 0;
-    } else if (!readOnly && this.#addedSinceIndex >= Math.max(1, this.#rowsAtOptimize * REINDEX_SHARE)) {
-      await this.optimize();
+      name = await find();
+      if (!name) throw new StoreError('LanceDB built the full-text index on pages but does not list it. Check the store location.');
     }
+    this.#ftsIndex = name;
+    return name;
+  }
+
+  /** Rows of the pages table the full-text index does not cover yet (added or rewritten since it was built). */
+  async #unindexedRows(): Promise<{ indexed: number; unindexed: number }> {
+    const name = await this.#ensureFtsIndex();
+    const stats = await retry('reading index statistics', () => this.pages.indexStats(name));
+    return { indexed: stats?.numIndexedRows ?? 0, unindexed: stats?.numUnindexedRows ?? 0 };
+  }
+
+  /**
+   * Writers fold new and rewritten rows into the index once they reach a share of the indexed
+   * ones. The counts come from the index itself, so writes by other processes, and rows left
+   * unindexed before this store was opened, count too, and a freshly opened store does not
+   * rewrite a large table on its first small write.
+   */
+  async #maintainIndex(): Promise<void> {
+    const { indexed, unindexed } = await this.#unindexedRows();
+    if (unindexed >= Math.max(1, indexed * REINDEX_SHARE)) await this.optimize();
   }
 
   /**
@@ -349,9 +367,8 @@ class LanceStore implements MemoryStore {
    */
   async optimize(): Promise<void> {
     this.#open();
+    await this.#ensureFtsIndex();
     await retry('optimizing pages', () => this.pages.optimize(), this.pages);
-    this.#addedSinceIndex = 0;
-    this.#rowsAtOptimize = await this.pages.countRows();
   }
 
   async getPage(scope: Scope, id: string): Promise<PageRow | undefined> {
@@ -363,7 +380,9 @@ class LanceStore implements MemoryStore {
 
   async listPages(scope: Scope, options: ListOptions = {}): Promise<PageRow[]> {
     this.#open();
-    let q = this.pages.query().where(and(scopeFilter(scope), options.tier ? `tier = ${sqlString(options.tier)}` : undefined));
+    if (options.ids?.length === 0) return [];
+    const where = and(scopeFilter(scope), options.tier ? `tier = ${sqlString(options.tier)}` : undefined, options.ids ? idInList('id', options.ids) : undefined);
+    let q = this.pages.query().where(where);
     if (options.withPng === false) q = q.select(PAGE_META_COLUMNS);
     const rows = await retry('listing pages', () => q.toArray());
     const sorted = rows.map(rowToPage).sort((a, b) => a.firstSeq - b.firstSeq);
@@ -377,35 +396,38 @@ class LanceStore implements MemoryStore {
     const where = and(scopeFilter(scope), idInList('id', [id]));
     // LanceDB turns these JS values into escaped SQL literals (strings quoted, buffers as X'..').
     await retry('updating a page', () => this.pages.update({ where, values: values as Record<string, import('@lancedb/lancedb').IntoSql> }), this.pages);
-    await this.#countRewrites(1);
-  }
-
-  /**
-   * An updated row is rewritten outside the full-text index, and LanceDB ranks unindexed rows
-   * poorly, so rehearsals and ageing would degrade later searches; rewrites count towards the
-   * next optimize like additions do.
-   */
-  async #countRewrites(n: number): Promise<void> {
-    this.#addedSinceIndex += n;
+    // A rewritten row leaves the full-text index, and LanceDB ranks unindexed rows poorly, so
+    // rehearsals and ageing would degrade later searches; rewrites count towards reindexing.
     await this.#maintainIndex();
   }
 
+  /**
+   * One `UPDATE` for every page: each column is set to its page's value, looked up by id in two
+   * parallel literal arrays (Lance's SQL has no CASE), so the batch is one atomic commit that
+   * rewrites only the named rows of this scope. Values that are not numbers, booleans or
+   * strings (image bytes, vectors) go page by page.
+   */
   async updatePages(scope: Scope, updates: readonly { id: string; update: PageUpdate }[]): Promise<void> {
     this.#open();
-    if (updates.length === 0) return;
-    const rows = updates.map(({ id, update }) => ({ id, ...toColumns(update) }));
-    const columns = Object.keys(rows[0]!).sort().join();
-    if (rows.some((r) => Object.keys(r).sort().join() !== columns)) {
+    const latest = new Map(updates.map(({ id, update }) => [id, toColumns(update)]));
+    const columns = [...new Set([...latest.values()].flatMap((v) => Object.keys(v)))];
+    const literal = (v: unknown): string | undefined =>
+      typeof v === 'number' ? `CAST(${sqlNumber(v)} AS DOUBLE)` : typeof v === 'boolean' ? String(v) : typeof v === 'string' ? sqlString(v) : undefined;
+    const batchable = [...latest.values()].every((v) => columns.every((c) => c in v && literal(v[c]) !== undefined));
+    if (!batchable) {
       for (const { id, update } of updates) await this.updatePage(scope, id, update);
       return;
     }
-    // A partial-column merge on id, limited to rows of this scope, commits every update at once.
-    await retry(
-      'updating pages',
-      () => this.pages.mergeInsert('id').whenMatchedUpdateAll({ where: scopeFilter(scope, 'target') }).execute(rows),
-      this.pages,
-    );
-    await this.#countRewrites(rows.length);
+    const entries = [...latest];
+    for (let i = 0; i < entries.length; i += UPDATE_BATCH) {
+      const chunk = entries.slice(i, i + UPDATE_BATCH);
+      const ids = chunk.map(([id]) => id);
+      const position = `CAST(array_position(make_array(${ids.map(sqlString).join(', ')}), id) AS BIGINT)`;
+      const valuesSql = Object.fromEntries(columns.map((c) => [c, `array_element(make_array(${chunk.map(([, v]) => literal(v[c])).join(', ')}), ${position})`]));
+      const where = and(scopeFilter(scope), idInList('id', ids));
+      await retry('updating pages', () => this.pages.update({ where, valuesSql }), this.pages);
+    }
+    await this.#maintainIndex();
   }
 
   async deletePages(scope: Scope, ids?: readonly string[]): Promise<number> {
@@ -423,38 +445,57 @@ class LanceStore implements MemoryStore {
     const vector = options.vector?.length && this.dimension ? options.vector : undefined;
     const mode = options.mode ?? (text && vector ? 'hybrid' : vector ? 'vector' : 'fts');
     const filter = scopeFilter(scope);
+    const wanted = mode === 'hybrid' ? k * 4 : k;
+    // Searches read page metadata only; image bytes are fetched for the hits alone, on request.
     const ftsHits = async (): Promise<PageHit[]> => {
       if (!text) return [];
       // Reads only build a missing index; folding in new pages is left to writers.
-      await this.#maintainIndex(true);
+      const { unindexed } = await this.#unindexedRows();
+      // LanceDB merges indexed and not-yet-indexed rows out of score order, so while any row is
+      // unindexed fetch more than wanted, sort by score, and cut.
+      const limit = unindexed > 0 ? Math.max(wanted * 4, 20) : wanted;
       const rows = await retry('searching pages', () =>
-        this.pages.query().fullTextSearch(text, { columns: ['decoded_text'] }).where(filter).limit(Math.max(k * 4, 20)).toArray(),
+        this.pages.query().fullTextSearch(text, { columns: ['decoded_text'] }).where(filter).select([...PAGE_META_COLUMNS, '_score']).limit(limit).toArray(),
       );
-      // LanceDB's rows are not always in score order (indexed and not-yet-indexed rows are
-      // merged), so fetch more than k, sort by score, and cut.
       return rows
         .map((r) => ({ page: rowToPage(r), score: Number(r._score ?? 0) }))
         .sort((a, b) => b.score - a.score)
-        .slice(0, mode === 'hybrid' ? k * 4 : k);
+        .slice(0, wanted);
     };
     const vectorHits = async (): Promise<PageHit[]> => {
       if (!vector) return [];
       const rows = await retry('searching vectors', () =>
-        this.pages.query().nearestTo([...vector]).column('vector').where(filter).limit(mode === 'hybrid' ? k * 4 : k).toArray(),
+        this.pages.query().nearestTo([...vector]).column('vector').where(filter).select([...PAGE_META_COLUMNS, '_distance']).limit(wanted).toArray(),
       );
       return rows.map((r) => ({ page: rowToPage(r), score: 1 / (1 + Number(r._distance ?? 0)) })).sort((a, b) => b.score - a.score);
     };
-    if (mode === 'fts') return ftsHits();
-    if (mode === 'vector') return vectorHits();
-    const [a, b] = await Promise.all([ftsHits(), vectorHits()]);
-    const fused = new Map<string, PageHit>();
-    for (const list of [a, b]) {
-      list.forEach((h, rank) => {
-        const prev = fused.get(h.page.id);
-        fused.set(h.page.id, { page: h.page, score: (prev?.score ?? 0) + 1 / (RRF_K + rank + 1) });
-      });
+    const hits = await (async () => {
+      if (mode === 'fts') return ftsHits();
+      if (mode === 'vector') return vectorHits();
+      const [a, b] = await Promise.all([ftsHits(), vectorHits()]);
+      const fused = new Map<string, PageHit>();
+      for (const list of [a, b]) {
+        list.forEach((h, rank) => {
+          const prev = fused.get(h.page.id);
+          fused.set(h.page.id, { page: h.page, score: (prev?.score ?? 0) + 1 / (RRF_K + rank + 1) });
+        });
+      }
+      return [...fused.values()].sort((x, y) => y.score - x.score).slice(0, k);
+    })();
+    if (!options.withPng || hits.length === 0) return hits;
+    const pngs = await this.#pngsOf(scope, hits.map((h) => h.page.id));
+    return hits.map((h) => ({ ...h, page: { ...h.page, png: pngs.get(h.page.id) ?? h.page.png } }));
+  }
+
+  /** Image bytes of the given pages of a scope, in one query. */
+  async #pngsOf(scope: Scope, ids: readonly string[]): Promise<Map<string, Uint8Array>> {
+    const out = new Map<string, Uint8Array>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const where = and(scopeFilter(scope), idInList('id', ids.slice(i, i + 500)));
+      const rows = await retry('reading page images', () => this.pages.query().where(where).select(['id', 'png']).toArray());
+      for (const r of rows) out.set(String(r.id), new Uint8Array(r.png as Uint8Array));
     }
-    return [...fused.values()].sort((x, y) => y.score - x.score).slice(0, k);
+    return out;
   }
 
   async scopes(): Promise<{ scope: Required<Scope>; turns: number; pages: number }[]> {

@@ -82,16 +82,22 @@ export interface SearchOptions {
   readonly k: number;
   /** 'hybrid' fuses text and vector ranks with reciprocal-rank fusion. Default: what the inputs allow. */
   readonly mode?: 'fts' | 'vector' | 'hybrid';
+  /** Include the hits' image bytes. Default false: `page.png` is empty and `page.vector` too. */
+  readonly withPng?: boolean;
 }
 
 export interface PageHit {
+  /** The page's columns; `png` only with `withPng`, never the vector. */
   readonly page: PageRow;
   /** Higher is better; RRF score for hybrid, BM25 for fts, 1/(1+distance) for vector. */
   readonly score: number;
 }
 
 export interface ListOptions {
+  /** The most recent `limit` pages (by firstSeq). */
   readonly limit?: number;
+  /** Only these pages. */
+  readonly ids?: readonly string[];
   /** Leave image bytes out (listing many pages). */
   readonly withPng?: boolean;
   readonly tier?: string;
