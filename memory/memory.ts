@@ -76,6 +76,12 @@ const OptionsSchema = z
 export interface AddResult {
   readonly turnIds: string[];
   readonly compacted?: CompactResult;
+  /**
+   * Why automatic compaction failed, when it did. The turns were stored before it ran and stay
+   * hot; the next `add` or `compact` tries again. `add` never rejects once its turns are
+   * stored, so a caller that retries a rejected `add` cannot store a turn twice.
+   */
+  readonly compactionError?: OpticMemError;
 }
 
 export interface CompactResult {
@@ -240,12 +246,20 @@ export class Memory {
     await this.#store.addTurns(rows);
     const result: AddResult = { turnIds: rows.map((r) => r.id) };
     if (!this.#autoCompact) return result;
-    const hot = await this.#store.listTurns(s);
-    const hotTokens = hot.reduce((a, t) => a + t.textTokens, 0);
-    if (hotTokens <= this.tiers.hotBudgetTokens) return result;
-    // Compacting down to half the budget makes each automatic batch at least half a budget of
-    // text, so pages fill up instead of one small page per turn that overflows.
-    return { ...result, compacted: await this.compact(s, { keepTokens: Math.floor(this.tiers.hotBudgetTokens / 2) }) };
+    try {
+      const hot = await this.#store.listTurns(s);
+      const hotTokens = hot.reduce((a, t) => a + t.textTokens, 0);
+      if (hotTokens <= this.tiers.hotBudgetTokens) return result;
+      // Compacting down to half the budget makes each automatic batch at least half a budget of
+      // text, so pages fill up instead of one small page per turn that overflows.
+      return { ...result, compacted: await this.compact(s, { keepTokens: Math.floor(this.tiers.hotBudgetTokens / 2) }) };
+    } catch (cause) {
+      // The turns are committed: report the failure instead of rejecting, so a retry cannot duplicate them.
+      const compactionError = OpticMemError.isInstance(cause)
+        ? cause
+        : new OpticMemError('compaction_failed', `Automatic compaction failed: ${String((cause as Error)?.message ?? cause)}. The turns are stored and stay hot; compaction runs again on the next add() or compact().`, { cause });
+      return { ...result, compactionError };
+    }
   }
 
   /**

@@ -127,6 +127,7 @@ export class OpticMemMcpServer extends McpServer {
           stored: result.turnIds.length,
           scope,
           ...(result.compacted ? { compacted: { turns: result.compacted.turnsCompacted, pages: result.compacted.pagesWritten, textTokens: result.compacted.textTokens, visualTokens: result.compacted.visualTokens } } : {}),
+          ...(result.compactionError ? { compactionError: result.compactionError.message } : {}),
         });
       }),
     );
