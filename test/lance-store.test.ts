@@ -80,6 +80,36 @@ describe('SQL literals for LanceDB filters', () => {
   });
 });
 
+describe('batched page updates', () => {
+  it('set each page its own values, quotes and all, and leave the other rows indexed', async () => {
+    const uri = await tempDir();
+    const store = await openLanceStore({ uri });
+    try {
+      await store.addPages(Array.from({ length: 40 }, (_, i) => page(`p${i}`, 'u', `page number ${i}`)));
+      await store.optimize!();
+      await store.updatePages!({ userId: 'u' }, [
+        { id: 'p1', update: { strength: 2.5, recallCount: 1, decodedText: "it's p1's text", pinned: true } },
+        { id: "p2' OR '1'='1", update: { strength: 9, recallCount: 9, decodedText: 'never', pinned: true } },
+        { id: 'p3', update: { strength: 1e-7, recallCount: 2, decodedText: 'p3 -- not a comment', pinned: false } },
+      ]);
+      expect(await store.getPage({ userId: 'u' }, 'p1')).toMatchObject({ strength: 2.5, recallCount: 1, decodedText: "it's p1's text", pinned: true });
+      expect(await store.getPage({ userId: 'u' }, 'p3')).toMatchObject({ strength: 1e-7, recallCount: 2, decodedText: 'p3 -- not a comment', pinned: false });
+      const untouched = (await store.listPages({ userId: 'u' })).filter((p) => !['p1', 'p3'].includes(p.id));
+      expect(untouched).toHaveLength(38);
+      for (const p of untouched) expect([p.strength, p.recallCount, p.pinned]).toEqual([1, 0, false]);
+      // Two rows rewritten, the other 38 still in the full-text index as they were.
+      const db = await lancedb.connect(uri);
+      const table = await db.openTable('pages');
+      const index = (await table.listIndices()).find((i) => i.columns.includes('decoded_text'))!;
+      expect((await table.indexStats(index.name))!.numUnindexedRows).toBe(2);
+      table.close();
+      db.close();
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('schema versions', () => {
   it('migrates a v0 store (pages without pinned/importance) and keeps its rows', async () => {
     const uri = await tempDir();

@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOnnxDecoder } from '../src/decoders/onnx/index.js';
 import { InvalidInputError, OpticMemError } from '../src/errors.js';
 import { Memory } from '../memory/memory.js';
+import type { Scope } from '../memory/store/store.js';
+import { MESSAGE_OVERHEAD_TOKENS, type ContextMessage } from '../memory/context-builder.js';
+import { resolveProfile } from '../src/codec/codec.js';
+import type { Decoder } from '../src/decoders/decoder.js';
 
 const decoder = createOnnxDecoder();
 const dirs: string[] = [];
@@ -23,11 +27,43 @@ afterAll(async () => {
 const trip = JSON.parse(readFileSync(new URL('./fixtures/conversation-en.json', import.meta.url), 'utf8')) as { role: 'user' | 'assistant'; content: string }[];
 const options = { tiers: { hotBudgetTokens: 300 }, profile: 'deepseek-ocr:small', decoder };
 
-/** Every turn id exactly once: as a hot turn or on a page (split turns span pages of one batch). */
-async function holdings(memory: Memory, scope: { userId: string }) {
+type ListedPage = Awaited<ReturnType<Memory['list']>>['pages'][number];
+
+async function holdings(memory: Memory, scope: Scope) {
   const { turns, pages } = await memory.list(scope);
-  const onPages = new Set(pages.flatMap((p) => p.turnIds));
-  return { hot: turns.map((t) => t.id), paged: [...onPages], pages };
+  return { hot: turns.map((t) => t.id), paged: pages, pages };
+}
+
+/**
+ * Every id is held exactly once and nothing else is: as one hot turn, or by the pages of one
+ * compaction batch (pages written together share createdAt). Inside a batch a turn split over
+ * pages sits on consecutive pages, as the last turn of one and the first of the next; a turn
+ * compacted twice would show up in two batches or twice on a page.
+ */
+function expectEachOnce(ids: readonly string[], hot: readonly string[], pages: readonly ListedPage[]): void {
+  const held = new Map<string, number>();
+  const bump = (id: string) => held.set(id, (held.get(id) ?? 0) + 1);
+  hot.forEach(bump);
+  const batches = new Map<number, ListedPage[]>();
+  for (const p of pages) batches.set(p.createdAt, [...(batches.get(p.createdAt) ?? []), p]);
+  for (const batch of batches.values()) {
+    batch.sort((a, b) => a.firstSeq - b.firstSeq);
+    const at = new Map<string, number[]>();
+    batch.forEach((p, i) => {
+      expect(new Set(p.turnIds).size, `page ${p.id} lists a turn twice`).toBe(p.turnIds.length);
+      for (const t of p.turnIds) at.set(t, [...(at.get(t) ?? []), i]);
+    });
+    for (const [turn, where] of at) {
+      for (let j = 1; j < where.length; j++) {
+        expect(where[j], `turn ${turn} on non-adjacent pages of a batch`).toBe(where[j - 1]! + 1);
+        expect(batch[where[j - 1]!]!.turnIds.at(-1), `turn ${turn} continues but is not last on its page`).toBe(turn);
+        expect(batch[where[j]!]!.turnIds[0], `turn ${turn} continues but is not first on the next page`).toBe(turn);
+      }
+      bump(turn);
+    }
+  }
+  expect(new Set(held.keys())).toEqual(new Set(ids));
+  for (const [id, n] of held) expect(n, `turn ${id} is held ${n} times`).toBe(1);
 }
 
 describe('Memory on a real LanceDB folder', () => {
@@ -44,15 +80,15 @@ describe('Memory on a real LanceDB folder', () => {
     const scope = { userId: 'maya', sessionId: 'lisbon' };
     const ids: string[] = [];
     for (const m of trip.slice(0, 8)) ids.push(...(await memory.add(m, scope)).turnIds);
-    const { hot, paged, pages } = await holdings(memory, { userId: 'maya' });
+    const { hot, pages } = await holdings(memory, scope);
     expect(pages.length).toBeGreaterThan(0);
-    expect(new Set([...hot, ...paged])).toEqual(new Set(ids));
-    expect(hot.filter((id) => paged.includes(id))).toEqual([]);
+    expectEachOnce(ids, hot, pages);
+    const paged = new Set(pages.flatMap((p) => p.turnIds));
     const hotTokens = (await memory.list(scope)).turns.reduce((a, t) => a + t.textTokens, 0);
     expect(hotTokens).toBeLessThanOrEqual(300);
     // Automatic compaction leaves half the budget hot, so one page takes several turns rather
     // than each overflowing turn becoming its own small page.
-    expect(pages.length).toBeLessThan(paged.length);
+    expect(pages.length).toBeLessThan(paged.size);
     for (const p of pages) {
       expect(p.tier).toBe('lossless');
       expect(p.ratio).toBeLessThanOrEqual(10);
@@ -94,6 +130,77 @@ describe('Memory on a real LanceDB folder', () => {
     expect(tight.usedTokens).toBeLessThanOrEqual(budgetTokens);
   });
 
+  it('keeps usedTokens within the budget and equal to a recount of the messages it returns', async () => {
+    const scope = { userId: 'maya', sessionId: 'lisbon' };
+    const tokenizer = memory.tokenizer;
+    // An independent recount: text with the tokenizer, images by their PNG header's size.
+    const recount = (messages: ContextMessage[], consumer: string) =>
+      messages.reduce((sum, m) => {
+        let n = MESSAGE_OVERHEAD_TOKENS + (m.name ? tokenizer.count(m.name) : 0);
+        if (typeof m.content === 'string') return sum + n + tokenizer.count(m.content);
+        for (const part of m.content) {
+          if (part.type === 'text') n += tokenizer.count(part.text);
+          else {
+            const png = Buffer.from(part.image_url.url.slice('data:image/png;base64,'.length), 'base64');
+            n += resolveProfile(consumer).tokensFor(png.readUInt32BE(16), png.readUInt32BE(20));
+          }
+        }
+        return sum + n;
+      }, 0);
+    let sawPages = 0;
+    for (const consumer of ['text', 'deepseek-ocr:small', 'gpt-4o']) {
+      for (const budgetTokens of [1, 40, 120, 300, 700, 4000]) {
+        for (const query of [undefined, 'Porto']) {
+          const ctx = await memory.buildContext({ scope, budgetTokens, consumer, ...(query ? { query } : {}) });
+          const label = `${consumer} ${budgetTokens} ${query ?? ''}`;
+          expect(ctx.usedTokens, label).toBeLessThanOrEqual(budgetTokens);
+          expect(ctx.usedTokens, label).toBe(recount(ctx.messages, consumer));
+          expect(ctx.savedTokens, label).toBe(ctx.representedTokens - ctx.usedTokens);
+          sawPages += ctx.pages.length;
+        }
+      }
+    }
+    expect(sawPages).toBeGreaterThan(0);
+  });
+
+  it('add() keeps its turns and reports a failed automatic compaction instead of rejecting', async () => {
+    // A decoder plug-in that fails: verification during compaction throws.
+    const failing: Decoder = {
+      specificationVersion: 'v1',
+      name: 'failing',
+      async decode() {
+        throw new Error('decoder out of order');
+      },
+      async close() {},
+    };
+    const path = await tempDir();
+    const scope = { userId: 'flaky' };
+    const flaky = await Memory.open({ path, ...options, decoder: failing });
+    let ids: string[];
+    try {
+      const r = await flaky.add(trip.slice(0, 8), scope);
+      ids = r.turnIds;
+      expect(r.compactionError).toBeInstanceOf(OpticMemError);
+      expect(r.compactionError!.message).toMatch(/decoder out of order/);
+      expect(r.compacted).toBeUndefined();
+      const { turns, pages } = await flaky.list(scope);
+      expect(turns.map((t) => t.id)).toEqual(ids);
+      expect(pages).toEqual([]);
+    } finally {
+      await flaky.close();
+    }
+    const healed = await Memory.open({ path, ...options });
+    try {
+      const again = await healed.add({ role: 'user', content: 'One more message, with a working decoder.' }, scope);
+      expect(again.compactionError).toBeUndefined();
+      expect(again.compacted?.pagesWritten).toBeGreaterThan(0);
+      const { hot, pages } = await holdings(healed, scope);
+      expectEachOnce([...ids, ...again.turnIds], hot, pages);
+    } finally {
+      await healed.close();
+    }
+  });
+
   it('never returns another user\'s pages, whatever the query or ids hold', async () => {
     const alice = { userId: "alice' OR '1'='1" };
     const bob = { userId: 'bob"; DROP TABLE pages; --' };
@@ -107,6 +214,9 @@ describe('Memory on a real LanceDB folder', () => {
     }
     const aliceHits = await memory.recall('Saffron', { scope: alice, k: 5 });
     expect(aliceHits.length).toBeGreaterThan(0);
+    for (const q of ['gardening tomatoes', 'tomatoes', "' OR 1=1 --", '*']) {
+      for (const h of await memory.recall(q, { scope: alice, k: 10 })) expect(h.text).not.toMatch(/gardening|tomatoes/);
+    }
     const alicePage = aliceHits[0]!.pageId;
     expect(await memory.get(alicePage, bob)).toBeUndefined();
     expect((await memory.list(bob)).pages.every((p) => p.userId === bob.userId)).toBe(true);
@@ -211,10 +321,9 @@ describe('Memory durability across processes', () => {
     const ids = JSON.parse(lines.find((l) => l.startsWith('ids '))!.slice(4)) as string[];
     const memory = await Memory.open({ path, ...options });
     try {
-      const { hot, paged } = await holdings(memory, { userId: 'crash-user' });
-      expect(hot.filter((id) => paged.includes(id))).toEqual([]);
-      expect(new Set([...hot, ...paged])).toEqual(new Set(ids));
-      expect(hot.length + new Set(paged).size).toBe(ids.length);
+      const { hot, pages } = await holdings(memory, { userId: 'crash-user' });
+      expect(pages.length).toBeGreaterThan(0);
+      expectEachOnce(ids, hot, pages);
     } finally {
       await memory.close();
     }
@@ -222,15 +331,19 @@ describe('Memory durability across processes', () => {
 
   it('SIGKILL while rendering: nothing is lost and no half batch of pages appears', async () => {
     const path = await tempDir();
-    const { lines } = await runChild(['crash-compact', path, 'early-user', '16'], (line, kill) => {
-      if (line.startsWith('ids ')) setTimeout(kill, 150);
+    // The child stops after rendering its first page, before any page is committed.
+    const { lines, signal } = await runChild(['crash-compact', path, 'early-user', '16', 'rendering'], (line, kill) => {
+      if (line.startsWith('rendering')) kill();
     });
+    expect(signal).toBe('SIGKILL');
+    expect(lines.some((l) => l.startsWith('rendering'))).toBe(true);
+    expect(lines).not.toContain('pages-committed');
     const ids = JSON.parse(lines.find((l) => l.startsWith('ids '))!.slice(4)) as string[];
     const memory = await Memory.open({ path, ...options });
     try {
-      const { hot, paged } = await holdings(memory, { userId: 'early-user' });
-      expect(new Set([...hot, ...paged])).toEqual(new Set(ids));
-      expect(hot.filter((id) => paged.includes(id))).toEqual([]);
+      const { hot, pages } = await holdings(memory, { userId: 'early-user' });
+      expect(pages).toEqual([]);
+      expect(hot).toEqual(ids);
     } finally {
       await memory.close();
     }
@@ -243,9 +356,9 @@ describe('Memory durability across processes', () => {
     expect(ids.length).toBe(28);
     const memory = await Memory.open({ path, ...options });
     try {
-      const { hot, paged } = await holdings(memory, { userId: 'shared' });
-      expect(hot.filter((id) => paged.includes(id))).toEqual([]);
-      expect(new Set([...hot, ...paged])).toEqual(new Set(ids));
+      const { hot, pages } = await holdings(memory, { userId: 'shared' });
+      expect(pages.length).toBeGreaterThan(0);
+      expectEachOnce(ids, hot, pages);
     } finally {
       await memory.close();
     }

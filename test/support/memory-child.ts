@@ -1,13 +1,14 @@
 /**
  * A separate process that drives a Memory on a store folder, for crash and concurrency tests.
- * argv: <mode> <dbPath> <userId> [count]
- *   crash-compact: add turns, then compact; on 'pages-committed' print a marker and hang
- *                  (the parent SIGKILLs us between the two phases).
+ * argv: <mode> <dbPath> <userId> [count] [stopAt]
+ *   crash-compact: add turns, then compact; at progress phase <stopAt> ('pages-committed' by
+ *                  default, or 'rendering': after the first page is rendered) print the phase
+ *                  and hang, so the parent's SIGKILL lands there.
  *   add:           add <count> turns one by one with automatic compaction; print the ids.
  */
 import { Memory } from '../../memory/memory.js';
 
-const [mode, path, userId, countArg] = process.argv.slice(2);
+const [mode, path, userId, countArg, stopAt = 'pages-committed'] = process.argv.slice(2);
 const count = Number(countArg ?? 20);
 const tiers = { hotBudgetTokens: 120 };
 const profile = 'deepseek-ocr:small';
@@ -23,9 +24,9 @@ if (mode === 'crash-compact') {
   process.stdout.write(`ids ${JSON.stringify(ids)}\n`);
   await memory.compact({ userId: userId! }, {
     onProgress(e) {
-      if (e.phase === 'pages-committed') {
-        process.stdout.write('pages-committed\n');
-        // Hang here so the parent's SIGKILL lands between the phases.
+      process.stdout.write(e.phase === 'rendering' ? `rendering ${e.pages}\n` : `${e.phase}\n`);
+      if (e.phase === stopAt) {
+        // Hang here so the parent's SIGKILL lands in this phase.
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30_000);
       }
     },
