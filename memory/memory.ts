@@ -15,7 +15,8 @@ import type { VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
 import { buildContextMessages, type BuildContextOptions, type BuiltContext } from './context-builder.js';
 import { withFileLock } from './store/file-lock.js';
 import { parseMessages, type ChatMessage } from './messages.js';
-import { parseScope, scopeKey } from './scope.js';
+import { ExportSchema, type MemoryExport } from './export-format.js';
+import { IdSchema, parseScope, scopeKey } from './scope.js';
 import { openLanceStore } from './store/index.js';
 import type { MemoryStore, PageRow, PageUpdate, Scope, TurnRow } from './store/store.js';
 import { TiersSchema, type Tiers, type TiersInput } from './tiers.js';
@@ -36,7 +37,12 @@ export interface MemoryOptions {
   /** Decoder for recall and verification. Default: the local ONNX OCR model (closed with the memory). */
   readonly decoder?: Decoder;
   readonly embedder?: Embedder;
-  /** Compact automatically on `add` when the hot tier is over budget. Default true. */
+  /**
+   * Compact automatically on `add` when the hot tier is over budget. Default true for a local
+   * folder, where a lock file serialises compaction across processes; false for a remote URI
+   * (s3://, gs://, az://, db://), which has no such lock: two processes compacting the same
+   * turns at once would both write pages for them. There, call `compact` from one worker.
+   */
   readonly autoCompact?: boolean;
   /** Clock in ms since epoch; inject one to simulate time. */
   readonly now?: () => number;
@@ -165,7 +171,7 @@ export class Memory {
   #seq = 0;
   #closed = false;
 
-  private constructor(store: MemoryStore, o: MemoryOptions, tiers: Tiers, lockDir: string | undefined) {
+  private constructor(store: MemoryStore, o: MemoryOptions, tiers: Tiers, lockDir: string | undefined, remote: boolean) {
     this.#store = store;
     this.tiers = tiers;
     this.profile = resolveProfile(o.profile);
@@ -173,7 +179,7 @@ export class Memory {
     this.#decoder = o.decoder;
     this.#ownsDecoder = o.decoder === undefined;
     this.#embedder = o.embedder;
-    this.#autoCompact = o.autoCompact ?? true;
+    this.#autoCompact = o.autoCompact ?? !remote;
     this.#now = o.now ?? Date.now;
     this.#lockDir = lockDir;
     // FSRS by default: with MemoryBank's one-day strength, e^(-t/S) drops an unrecalled page
@@ -189,6 +195,9 @@ export class Memory {
   static async open(options: MemoryOptions = {}): Promise<Memory> {
     const o = parseInput(OptionsSchema, options, 'options') as MemoryOptions;
     const tiers = parseInput(TiersSchema, o.tiers ?? {}, 'tiers');
+    // What can be refused is checked before a folder or table is created.
+    resolveProfile(o.profile);
+    if (typeof o.forgetting?.ladder === 'object') parseLadder(o.forgetting.ladder);
     const local = !o.uri || !/^[a-z][a-z0-9+.-]*:\/\//i.test(o.uri);
     const location = o.uri ?? o.path ?? '.opticmem';
     const store =
@@ -198,13 +207,32 @@ export class Memory {
         ...(o.embedder ? { vectorDimension: o.embedder.dimension } : {}),
         ...(o.storageOptions ? { storageOptions: o.storageOptions } : {}),
       }));
-    const memory = new Memory(store, o, tiers, local && !o.store ? location : undefined);
-    await memory.#recover();
-    return memory;
+    try {
+      const memory = new Memory(store, o, tiers, local && !o.store ? location : undefined, !local);
+      await memory.#recover();
+      return memory;
+    } catch (e) {
+      if (!o.store) await store.close();
+      throw e;
+    }
   }
 
   get store(): MemoryStore {
     return this.#store;
+  }
+
+  /** The embedder's vectors, checked: one per input, each of the embedder's dimension. */
+  async #embed(texts: readonly string[]): Promise<number[][]> {
+    const embedder = this.#embedder!;
+    const vectors: unknown = await embedder.embed(texts);
+    if (!Array.isArray(vectors) || vectors.length !== texts.length) {
+      throw new InvalidInputError('embedder', `Embedder '${embedder.name}' returned ${Array.isArray(vectors) ? `${vectors.length} vectors` : 'no array'} for ${texts.length} texts. An embedder must return one vector per input, in order.`);
+    }
+    const bad = vectors.findIndex((v) => !Array.isArray(v) || v.length !== embedder.dimension || !v.every(Number.isFinite));
+    if (bad !== -1) {
+      throw new InvalidInputError('embedder', `Embedder '${embedder.name}' returned a vector at index ${bad} that is not ${embedder.dimension} finite numbers (its 'dimension'). Fix the embedder or its 'dimension'.`);
+    }
+    return vectors as number[][];
   }
 
   #decoderInstance(): Decoder {
@@ -225,7 +253,7 @@ export class Memory {
   /** Store messages as hot text turns; compacts when the hot tier goes over budget. */
   async add(messages: ChatMessage | readonly ChatMessage[], scope: Scope): Promise<AddResult> {
     this.#assertOpen();
-    const s = parseScope(scope);
+    const s = parseScope(scope, 'scope', { stored: true });
     const parsed = parseMessages(messages);
     const now = this.#now();
     const rows: TurnRow[] = parsed.map((m) => {
@@ -336,7 +364,7 @@ export class Memory {
         onPage: (_, i) => onPage?.(i + 1),
       },
     );
-    const vectors = this.#embedder ? await this.#embedder.embed(encoded.map((p) => p.decodedText ?? '')) : undefined;
+    const vectors = this.#embedder ? await this.#embed(encoded.map((p) => p.decodedText ?? '')) : undefined;
     const now = this.#now();
     return encoded.map((p, i) => {
       const covered = [...new Set(p.slices.map((s) => s.turn))].map((ti) => turns[ti]!);
@@ -403,8 +431,11 @@ export class Memory {
     const scope = parseScope(o.scope, 'options.scope');
     const k = o.k ?? 5;
     const as = o.as ?? 'text';
+    if ((o.mode === 'vector' || o.mode === 'hybrid') && !this.#embedder) {
+      throw new InvalidInputError('options.mode', `'options.mode' is '${o.mode}', which needs an embedder. Open the memory with Memory.open({ embedder }), or use mode 'fts'.`);
+    }
     if (!query.trim()) return [];
-    const vector = this.#embedder && o.mode !== 'fts' ? (await this.#embedder.embed([query]))[0] : undefined;
+    const vector = this.#embedder && o.mode !== 'fts' ? (await this.#embed([query]))[0] : undefined;
     const hits = await this.#store.search(scope, { text: query, ...(vector ? { vector } : {}), k, ...(o.mode ? { mode: o.mode } : {}), withPng: as !== 'text' });
     const now = this.#now();
     const out: RecallHit[] = [];
@@ -458,28 +489,35 @@ export class Memory {
     return this.#store.scopes();
   }
 
-  /** Hot turns and pages (without image bytes) of a scope. */
+  /** Hot turns and pages (without image bytes) of a scope; `limit` keeps the most recent of each. */
   async list(scope: Scope, options: { limit?: number } = {}): Promise<{ turns: TurnRow[]; pages: Omit<PageRow, 'png'>[] }> {
     this.#assertOpen();
     const s = parseScope(scope);
-    const [turns, pages] = await Promise.all([this.#store.listTurns(s, options), this.#store.listPages(s, { ...options, withPng: false })]);
+    const o = parseInput(ListSchema, options, 'options');
+    const limit = o.limit === undefined ? {} : { limit: o.limit };
+    const [turns, pages] = await Promise.all([this.#store.listTurns(s, limit), this.#store.listPages(s, { ...limit, withPng: false })]);
     return { turns, pages };
   }
 
   async get(pageId: string, scope: Scope): Promise<PageRow | undefined> {
     this.#assertOpen();
     const s = parseScope(scope);
-    if (typeof pageId !== 'string' || !pageId) throw new InvalidInputError('pageId', "'pageId' must be a non-empty string.");
-    return this.#store.getPage(s, pageId);
+    return this.#store.getPage(s, parsePageId(pageId));
   }
 
-  /** Delete every turn and page of a scope. */
+  /**
+   * Delete every turn and page of a scope, with its tombstones and ladder history: nothing of
+   * it is left. The scope is exact unless a part is '*', so one user's delete never reaches
+   * another's rows, nor the same user's other sessions unless asked with sessionId: '*'.
+   */
   async delete(scope: Scope): Promise<{ turns: number; pages: number }> {
     this.#assertOpen();
     const s = parseScope(scope);
     const turns = await this.#store.listTurns(s);
     if (turns.length) await this.#store.deleteTurns(s, turns.map((t) => t.id));
     const pages = await this.#store.deletePages(s);
+    await this.#store.deleteTombstones?.(s);
+    await this.#store.deleteMoves?.(s);
     return { turns: turns.length, pages };
   }
 
@@ -496,26 +534,41 @@ export class Memory {
     };
   }
 
-  /** Load an export; rows whose ids already exist are skipped, so importing twice is harmless. */
+  /**
+   * Load an export; rows whose ids already exist in their scope are skipped, so importing twice
+   * is harmless. Every row is validated before anything is written; pages go in first (in
+   * bulk, then folded into the search index), then turns.
+   */
   async import(data: MemoryExport): Promise<{ turns: number; pages: number }> {
     this.#assertOpen();
     const d = parseInput(ExportSchema, data, 'data');
-    let turns = 0;
-    let pages = 0;
-    for (const t of d.turns as unknown as TurnRow[]) {
-      const sc = rowScope(t);
-      const existing = await this.#store.listTurns(sc);
-      if (existing.some((e) => e.id === t.id)) continue;
-      await this.#store.addTurns([t]);
-      turns++;
+    const byScope = <T extends { userId: string; agentId: string; sessionId: string }>(rows: readonly T[]) => {
+      const groups = new Map<string, { scope: Scope; rows: T[] }>();
+      for (const r of rows) {
+        const key = scopeKey(r);
+        const g = groups.get(key) ?? { scope: { userId: r.userId, agentId: r.agentId, sessionId: r.sessionId }, rows: [] };
+        g.rows.push(r);
+        groups.set(key, g);
+      }
+      return [...groups.values()];
+    };
+    const newPages: PageRow[] = [];
+    for (const { scope, rows } of byScope(d.pages)) {
+      const existing = new Set<string>();
+      for (let i = 0; i < rows.length; i += 500) {
+        for (const p of await this.#store.listPages(scope, { ids: rows.slice(i, i + 500).map((r) => r.id), withPng: false })) existing.add(p.id);
+      }
+      for (const p of rows) if (!existing.has(p.id)) newPages.push({ ...p, png: new Uint8Array(Buffer.from(p.png, 'base64')) });
     }
-    for (const p of d.pages as unknown as (Omit<PageRow, 'png'> & { png: string })[]) {
-      const sc = rowScope(p);
-      if (await this.#store.getPage(sc, p.id)) continue;
-      await this.#store.addPages([{ ...p, png: new Uint8Array(Buffer.from(p.png, 'base64')) }]);
-      pages++;
+    const newTurns: TurnRow[] = [];
+    for (const { scope, rows } of byScope(d.turns)) {
+      const existing = new Set((await this.#store.listTurns(scope)).map((t) => t.id));
+      newTurns.push(...rows.filter((t) => !existing.has(t.id)));
     }
-    return { turns, pages };
+    for (let i = 0; i < newPages.length; i += IMPORT_BATCH) await this.#store.addPages(newPages.slice(i, i + IMPORT_BATCH));
+    if (newPages.length) await this.#store.optimize?.();
+    for (let i = 0; i < newTurns.length; i += IMPORT_BATCH) await this.#store.addTurns(newTurns.slice(i, i + IMPORT_BATCH));
+    return { turns: newTurns.length, pages: newPages.length };
   }
 
   /** Move pages down the forgetting ladder as of `now` (idempotent for the same `now`). */
@@ -534,7 +587,7 @@ export class Memory {
   async pin(pageId: string, scope: Scope, pinned = true): Promise<void> {
     this.#assertOpen();
     const s = parseScope(scope);
-    if (!(await this.#store.getPage(s, pageId))) throw new InvalidInputError('pageId', `No page '${pageId}' in this scope. List pages with memory.list(scope).`);
+    if (!(await this.#store.getPage(s, parsePageId(pageId)))) throw new InvalidInputError('pageId', `No page '${pageId}' in this scope. List pages with memory.list(scope).`);
     await this.#store.updatePage(s, pageId, { pinned, updatedAt: this.#now() });
   }
 
@@ -543,7 +596,7 @@ export class Memory {
     this.#assertOpen();
     const s = parseScope(scope);
     if (!Number.isFinite(importance) || importance <= 0) throw new InvalidInputError('importance', "'importance' must be a number > 0 (1 is ordinary).");
-    if (!(await this.#store.getPage(s, pageId))) throw new InvalidInputError('pageId', `No page '${pageId}' in this scope.`);
+    if (!(await this.#store.getPage(s, parsePageId(pageId)))) throw new InvalidInputError('pageId', `No page '${pageId}' in this scope.`);
     await this.#store.updatePage(s, pageId, { importance, updatedAt: this.#now() });
   }
 
@@ -578,22 +631,15 @@ export class Memory {
   }
 }
 
-function rowScope(r: { userId: string; agentId: string; sessionId: string }): Scope {
-  const s = { ...(r.userId ? { userId: r.userId } : {}), ...(r.agentId ? { agentId: r.agentId } : {}), ...(r.sessionId ? { sessionId: r.sessionId } : {}) };
-  if (!s.userId && !s.agentId && !s.sessionId) throw new StoreError('An imported row has an empty scope; every row needs a userId, agentId or sessionId.');
-  return s;
-}
+export type { MemoryExport };
 
-export interface MemoryExport {
-  readonly format: 'opticmem-export';
-  readonly version: 1;
-  readonly turns: readonly TurnRow[];
-  readonly pages: readonly (Omit<PageRow, 'png'> & { png: string })[];
-}
+/** Rows per write when importing: large enough to be bulk, small enough to bound memory. */
+const IMPORT_BATCH = 500;
 
-const ExportSchema = z.object({
-  format: z.literal('opticmem-export'),
-  version: z.literal(1),
-  turns: z.array(z.object({ id: z.string(), userId: z.string(), agentId: z.string(), sessionId: z.string(), content: z.string() }).passthrough()),
-  pages: z.array(z.object({ id: z.string(), userId: z.string(), agentId: z.string(), sessionId: z.string(), png: z.string() }).passthrough()),
-});
+const ListSchema = z
+  .object({ limit: z.number({ error: 'limit must be a number' }).int('limit must be a whole number').min(1, 'limit must be >= 1').optional() })
+  .strict();
+
+function parsePageId(pageId: unknown): string {
+  return parseInput(IdSchema, pageId, 'pageId');
+}

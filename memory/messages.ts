@@ -11,19 +11,34 @@ const ImagePart = z.object({ type: z.literal('image_url'), image_url: z.union([z
 const InputTextPart = z.object({ type: z.enum(['input_text', 'output_text']), text: z.string() }).passthrough();
 const OtherPart = z.object({ type: z.string() }).passthrough();
 
+/** An OpenAI chat tool call: `{ type: 'function', function: { name, arguments } }`. */
+const ToolCall = z
+  .object({
+    type: z.literal('function').optional(),
+    function: z.object({ name: z.string().min(1, 'must name the function'), arguments: z.string({ error: 'must be the JSON arguments as a string' }) }).passthrough(),
+  })
+  .passthrough();
+
+const CONTENT_ERROR = 'content must be a string or an array of content parts ({ type: "text", text })';
+
 export const ChatMessageSchema = z
   .object({
     role: z.enum(['system', 'developer', 'user', 'assistant', 'tool'], {
       error: (issue) => `unknown role ${JSON.stringify(issue.input)}; use 'system', 'developer', 'user', 'assistant' or 'tool'`,
     }),
-    content: z.union([z.string(), z.array(z.union([TextPart, InputTextPart, ImagePart, OtherPart]))], {
-      error: 'content must be a string or an array of content parts ({ type: "text", text })',
-    }),
+    // null (or absent) only on an assistant message that makes tool calls, as OpenAI sends it.
+    content: z.union([z.string(), z.array(z.union([TextPart, InputTextPart, ImagePart, OtherPart])), z.null()], { error: CONTENT_ERROR }).optional(),
+    tool_calls: z.array(ToolCall).optional(),
     name: z.string().max(256).optional(),
     /** When the message was said: ms since epoch, or an ISO date string. Defaults to now. */
     createdAt: z.union([z.number().finite().nonnegative(), z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'createdAt must be an ISO date')]).optional(),
   })
-  .passthrough();
+  .passthrough()
+  .superRefine((m, ctx) => {
+    if ((m.content === null || m.content === undefined) && !(m.role === 'assistant' && m.tool_calls?.length)) {
+      ctx.addIssue({ code: 'custom', path: ['content'], message: `${CONTENT_ERROR}; it may be null only on an assistant message with tool_calls` });
+    }
+  });
 
 export type ChatMessage = z.input<typeof ChatMessageSchema>;
 
@@ -34,8 +49,22 @@ export interface NormalizedMessage {
   readonly createdAt: number | undefined;
 }
 
-/** Text of a message: text parts joined; images and other parts leave a visible placeholder. */
-export function messageText(content: z.output<typeof ChatMessageSchema>['content']): string {
+/** A tool call as a line of text, the way the AI SDK integration stores one. */
+export function toolCallText(name: string, args: string): string {
+  return `[tool call ${name} ${args}]`;
+}
+
+/**
+ * Text of a message: text parts joined; images and other parts leave a visible placeholder;
+ * tool calls follow as a line each.
+ */
+export function messageText(content: z.output<typeof ChatMessageSchema>['content'], toolCalls: z.output<typeof ChatMessageSchema>['tool_calls'] = []): string {
+  const calls = toolCalls.map((c) => toolCallText(c.function.name, c.function.arguments));
+  return [partsText(content), ...calls].filter((t) => t !== '').join('\n');
+}
+
+function partsText(content: z.output<typeof ChatMessageSchema>['content']): string {
+  if (content === null || content === undefined) return '';
   if (typeof content === 'string') return content;
   return content
     .map((p) => {
@@ -52,7 +81,7 @@ export function parseMessages(input: unknown, field = 'messages'): NormalizedMes
   const arr = Array.isArray(input) ? input : [input];
   const parsed = parseInput(z.array(ChatMessageSchema).min(1, 'pass at least one message'), arr, field);
   return parsed.map((m, i) => {
-    const content = messageText(m.content);
+    const content = messageText(m.content, m.tool_calls);
     if (content.length > MAX_MESSAGE_CHARS) {
       parseInput(z.string().max(MAX_MESSAGE_CHARS, `is ${content.length} characters; the limit is ${MAX_MESSAGE_CHARS}. Split it into several messages`), content, `${field}.${i}.content`);
     }

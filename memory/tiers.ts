@@ -13,7 +13,11 @@ export const TiersSchema = z
       })
       .strict()
       .default({ ratio: 10, minFidelity: 0.98 }),
-    forgetting: z.object({ ratio: z.number().positive().default(20) }).strict().default({ ratio: 20 }),
+    // The ladder (Memory.open's `forgetting.ladder`) sets the ratios pages fade through; a
+    // separate forgetting ratio here was never read, so it is refused rather than ignored.
+    forgetting: z
+      .never({ error: "tiers.forgetting is not an option: the ratios pages fade through come from the ladder. Pass forgetting: { ladder: { steps: [{ name, ratio, minRetention }, ...] } } to Memory.open instead" })
+      .optional(),
   })
   .strict();
 

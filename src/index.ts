@@ -24,9 +24,9 @@ export { createOpenAIDecoder, OPENAI_OCR_PROMPTS, type OpenAIDecoderOptions } fr
 export type { Embedder, EmbedderV1 } from './embedders/embedder.js';
 export { createOpenAIEmbedder, type OpenAIEmbedderOptions } from './embedders/openai-embedder.js';
 export { Memory, type MemoryOptions, type AddResult, type CompactResult, type CompactOptions, type CompactProgress, type RecallOptions, type RecallHit, type MemoryExport } from '../memory/memory.js';
-export type { BuildContextOptions, BuiltContext, ContextMessage, ContextPart, ContextPage } from '../memory/context-builder.js';
+export { MESSAGE_OVERHEAD_TOKENS, type BuildContextOptions, type BuiltContext, type ContextMessage, type ContextPart, type ContextPage } from '../memory/context-builder.js';
 export type { ChatMessage } from '../memory/messages.js';
-export type { MemoryStore, MemoryStoreV1, Scope, TurnRow, PageRow, TombstoneRow, PageHit, SearchOptions } from '../memory/store/store.js';
+export { ANY, type MemoryStore, type MemoryStoreV1, type Scope, type TurnRow, type PageRow, type TombstoneRow, type PageHit, type SearchOptions } from '../memory/store/store.js';
 export { openLanceStore, type LanceStoreOptions } from '../memory/store/index.js';
 export { createEbbinghausCurve, createFsrsCurve, getRetentionCurve, type RetentionCurve, type RetentionCurveV1, type MemoryState } from '../memory/retention.js';
 export { RATIO_LADDER, DEEPSEEK_MODE_LADDER, stepFor, type Ladder, type LadderStep } from '../memory/ladder.js';

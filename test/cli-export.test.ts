@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Memory } from '../memory/memory.js';
+import { ANY } from '../memory/store/store.js';
 import { createOnnxDecoder } from '../src/decoders/onnx/index.js';
 
 // The CLI is tested as users run it: the built bin in a child process (`npm test` builds first).
@@ -34,7 +35,7 @@ describe('opticmem export and import', () => {
     const memory = await Memory.open({ path: db, tiers: { hotBudgetTokens: 500 }, profile: 'deepseek-ocr:small', decoder });
     try {
       await memory.add(trip.slice(0, 8), { userId: 'maya', sessionId: 's1' });
-      expect((await memory.list({ userId: 'maya' })).pages.length).toBeGreaterThan(0);
+      expect((await memory.list({ userId: 'maya', sessionId: 's1' })).pages.length).toBeGreaterThan(0);
       await memory.add([{ role: 'user', content: 'Daniel wants the window seat.' }, { role: 'assistant', content: 'Noted: window seat for Daniel.' }], { userId: 'daniel' });
     } finally {
       await memory.close();
@@ -78,14 +79,14 @@ describe('opticmem export and import', () => {
     try {
       const copy = { turns: [] as ExportDoc['turns'], pages: [] as ExportDoc['pages'] };
       for (const userId of ['maya', 'daniel']) {
-        const part = await memory.export({ userId });
+        const part = await memory.export({ userId, sessionId: ANY });
         copy.turns.push(...part.turns);
         copy.pages.push(...part.pages);
       }
       const byId = <T extends { id: string }>(rows: T[]) => [...rows].sort((a, b) => a.id.localeCompare(b.id));
       expect(byId(copy.pages).map((p) => [p.id, p.png, p.decodedText])).toEqual(byId(doc.pages).map((p) => [p.id, p.png, p.decodedText]));
       expect(byId(copy.turns).map((t) => [t.id, t.content])).toEqual(byId(doc.turns).map((t) => [t.id, t.content]));
-      const hits = await memory.recall('Porto', { scope: { userId: 'maya' }, k: 1 });
+      const hits = await memory.recall('Porto', { scope: { userId: 'maya', sessionId: 's1' }, k: 1 });
       expect(hits[0]!.text).toContain('Porto');
     } finally {
       await memory.close();

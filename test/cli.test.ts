@@ -72,6 +72,14 @@ describe('opticmem CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     const hits = JSON.parse(r.stdout).hits as { text: string }[];
     expect(hits[0]!.text).toContain('Porto');
+    // A recall from the shell only looks; --rehearse counts it as a recall of the pages.
+    const recalls = () => (JSON.parse(cli(['export', '--db', db, '--user', 'maya']).stdout) as { pages: { recallCount: number }[] }).pages.reduce((a, p) => a + p.recallCount, 0);
+    expect(recalls()).toBe(0);
+    const rehearsed = cli(['recall', 'Porto', '--db', db, '--user', 'maya', '--k', '2', '--rehearse', '--json']);
+    expect(rehearsed.code, rehearsed.stderr).toBe(0);
+    const rehearsedHits = (JSON.parse(rehearsed.stdout).hits as unknown[]).length;
+    expect(rehearsedHits).toBeGreaterThan(0);
+    expect(recalls()).toBe(rehearsedHits);
     const none = cli(['recall', 'Porto', '--db', db, '--user', 'someone-else', '--json']);
     expect(JSON.parse(none.stdout).hits).toEqual([]);
     const a = cli(['age', '--db', db, '--now', '2099-01-01T00:00:00Z', '--json']);
@@ -87,6 +95,31 @@ describe('opticmem CLI', () => {
     const stats = JSON.parse(s.stdout) as { totals: { pages: number }; scopes: { userId: string; pages: number }[] };
     expect(stats.totals.pages).toBe(0);
     expect(stats.scopes[0]!.userId).toBe('maya');
+  });
+
+  it('compress checks the whole file first: a bad message stores nothing and names its line', () => {
+    const good = join(dir, 'good.jsonl');
+    const bad = join(dir, 'bad.jsonl');
+    const rows = Array.from({ length: 300 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `Message ${i} about the tram.` }));
+    writeFileSync(good, rows.slice(0, 5).map((m) => JSON.stringify(m)).join('\n'));
+    writeFileSync(bad, rows.map((m, i) => JSON.stringify(i === 249 ? { ...m, role: 'wizard' } : m)).join('\n'));
+    const fresh = join(dir, 'db-never');
+    const r = cli(['compress', bad, '--db', fresh, '--user', 'maya']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Line 250 of .*bad\.jsonl.*nothing was stored.*'messages\.249\.role': unknown role "wizard"/s);
+    expect(existsSync(fresh)).toBe(false);
+    const db = join(dir, 'db-partial');
+    expect(cli(['compress', good, '--db', db, '--user', 'maya', '--json']).code).toBe(0);
+    const before = JSON.parse(cli(['stats', '--db', db, '--json']).stdout).totals;
+    expect(cli(['compress', bad, '--db', db, '--user', 'maya']).code).toBe(2);
+    expect(JSON.parse(cli(['stats', '--db', db, '--json']).stdout).totals).toEqual(before);
+  });
+
+  it('takes a LanceDB URI for --db without making a local folder of it', () => {
+    const r = cli(['compress', chat, '--db', 'memory://cli-test', '--user', 'maya', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { messages: number }).messages).toBeGreaterThan(0);
+    expect(existsSync(join(dir, 'memory:'))).toBe(false);
   });
 
   it('runs the demo offline: pages, store, recall, context, ageing', () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Memory } from '../memory/memory.js';
 import { createOnnxDecoder } from '../src/decoders/onnx/index.js';
 import { createOpenAIEmbedder } from '../src/embedders/openai-embedder.js';
+import type { Embedder } from '../src/embedders/embedder.js';
 import { InvalidInputError, RemoteServiceError } from '../src/errors.js';
 import { startFakeOpenAIServer, type FakeOpenAIServer } from './support/fake-openai-server.js';
 
@@ -56,6 +57,27 @@ describe('OpenAI-compatible embedder and hybrid recall', () => {
       expect(new Set(hybrid.slice(0, 2).map((h) => (/(ferry)|(oven)/.exec(h.text!) ?? [''])[0]))).toEqual(new Set(['ferry', 'oven']));
     } finally {
       await memory.close();
+    }
+  });
+
+  it('refuses an embedder that does not return one vector per input, before writing pages', async () => {
+    // Embedder plug-ins that break the spec: one vector short, and vectors of the wrong length.
+    const short: Embedder = { specificationVersion: 'v1', name: 'short', dimension: 3, embed: async (texts) => texts.slice(1).map(embed) };
+    const wide: Embedder = { specificationVersion: 'v1', name: 'wide', dimension: 3, embed: async (texts) => texts.map(() => [1, 0, 0, 0]) };
+    for (const [i, embedder] of [short, wide].entries()) {
+      const memory = await Memory.open({ path: join(dir, `bad-embedder-${i}`), embedder, decoder, profile: 'deepseek-ocr:tiny', autoCompact: false });
+      try {
+        const scope = { userId: 'u' };
+        await memory.add({ role: 'user', content: 'We took the ferry across the harbour.'.repeat(3) }, scope);
+        const err = await memory.compact(scope, { all: true }).then(() => undefined, (e: unknown) => e);
+        expect(err).toBeInstanceOf(InvalidInputError);
+        expect((err as InvalidInputError).field).toBe('embedder');
+        expect((err as Error).message).toMatch(embedder === short ? /returned 0 vectors for 1 texts/ : /not 3 finite numbers/);
+        const { turns, pages } = await memory.list(scope);
+        expect([turns.length, pages.length]).toEqual([1, 0]);
+      } finally {
+        await memory.close();
+      }
     }
   });
 

@@ -30,7 +30,10 @@ function page(id: string, userId: string, text: string): PageRow {
 describe('SQL literals for LanceDB filters', () => {
   it('doubles quotes, refuses NUL and never lets a value end the literal', () => {
     expect(sqlString("o'brien")).toBe("'o''brien'");
-    expect(scopeFilter({ userId: "x' OR '1'='1", sessionId: 's' })).toBe("user_id = 'x'' OR ''1''=''1' AND session_id = 's'");
+    expect(scopeFilter({ userId: "x' OR '1'='1", sessionId: 's' })).toBe("user_id = 'x'' OR ''1''=''1' AND agent_id = '' AND session_id = 's'");
+    // Exact by default; '*' leaves a part out, and cannot stand alone.
+    expect(scopeFilter({ userId: 'u', sessionId: '*' })).toBe("user_id = 'u' AND agent_id = ''");
+    expect(() => scopeFilter({ userId: '*', agentId: '*' })).toThrow(InvalidInputError);
     expect(() => sqlString('a\u0000b')).toThrow(InvalidInputError);
     expect(() => scopeFilter({})).toThrow(InvalidInputError);
   });

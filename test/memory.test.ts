@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOnnxDecoder } from '../src/decoders/onnx/index.js';
-import { InvalidInputError, OpticMemError } from '../src/errors.js';
+import { InvalidInputError, OpticMemError, UnknownProfileError } from '../src/errors.js';
 import { Memory } from '../memory/memory.js';
-import type { Scope } from '../memory/store/store.js';
+import { ANY, type Scope } from '../memory/store/store.js';
 import { MESSAGE_OVERHEAD_TOKENS, type ContextMessage } from '../memory/context-builder.js';
 import { resolveProfile } from '../src/codec/codec.js';
 import type { Decoder } from '../src/decoders/decoder.js';
@@ -100,11 +100,13 @@ describe('Memory on a real LanceDB folder', () => {
     const word = 'Porto';
     const first = trip.slice(0, 8).findIndex((m) => m.content.includes(word));
     expect(first).toBeGreaterThanOrEqual(0);
-    const hits = await memory.recall(word, { scope: { userId: 'maya' }, k: 3, as: 'both' });
+    // Scopes are exact: maya's pages are in her session; '*' spans her sessions.
+    expect(await memory.recall(word, { scope: { userId: 'maya' }, k: 3 })).toEqual([]);
+    const hits = await memory.recall(word, { scope: { userId: 'maya', sessionId: ANY }, k: 3, as: 'both' });
     expect(hits.length).toBeGreaterThan(0);
     expect(hits[0]!.text).toContain(word);
     expect(hits[0]!.png![0]).toBe(0x89);
-    const after = await memory.get(hits[0]!.pageId, { userId: 'maya' });
+    const after = await memory.get(hits[0]!.pageId, scope);
     expect(after!.recallCount).toBe(1);
 
     const asText = await memory.buildContext({ scope, budgetTokens: 4000 });
@@ -245,6 +247,20 @@ describe('Memory on a real LanceDB folder', () => {
       [() => memory.add({ role: 'user', content: 'x' }, { userId: 'care\u0000ful' }), 'scope.userId'],
       [() => memory.add({ role: 'user', content: 'x' }, { userId: 'careful', sessionId: 'line\nbreak' }), 'scope.sessionId'],
       [() => memory.recall('x', { scope: { userId: 'care\u0000ful' } }), 'options.scope.userId'],
+      // '*' spans a part when reading; nothing is stored under it, and it alone names no owner.
+      [() => memory.add({ role: 'user', content: 'x' }, { userId: 'careful', sessionId: '*' }), 'scope.sessionId'],
+      [() => memory.recall('x', { scope: { userId: '*' } }), 'options.scope'],
+      [() => memory.delete({ userId: '*', sessionId: '*' }), 'scope'],
+      [() => memory.add({ role: 'user', content: null } as never, scope), 'messages.0.content'],
+      [() => memory.add({ role: 'assistant', tool_calls: [{ type: 'function', function: { name: 'f' } }] } as never, scope), 'messages.0.tool_calls.0.function.arguments'],
+      [() => memory.list(scope, { limit: -1 }), 'options.limit'],
+      [() => memory.list(scope, { limit: 'all' } as never), 'options.limit'],
+      [() => memory.recall('x', { scope, mode: 'vector' }), 'options.mode'],
+      [() => memory.get(42 as never, scope), 'pageId'],
+      [() => memory.get("x'\u0000", scope), 'pageId'],
+      [() => memory.pin({ id: 'p' } as never, scope), 'pageId'],
+      [() => memory.setImportance(7 as never, scope, 2), 'pageId'],
+      [() => memory.import({ format: 'opticmem-export', version: 1, turns: [{ id: 't' }], pages: [] } as never), 'data.turns.0.userId'],
     ];
     for (const [attempt, field] of attempts) {
       const err = await attempt().then(
@@ -262,7 +278,7 @@ describe('Memory on a real LanceDB folder', () => {
   });
 
   it('exports and imports a scope without duplicating rows', async () => {
-    const scope = { userId: 'maya' };
+    const scope = { userId: 'maya', sessionId: ANY };
     const dump = await memory.export(scope);
     const other = await Memory.open({ path: await tempDir(), ...options });
     try {
@@ -275,11 +291,153 @@ describe('Memory on a real LanceDB folder', () => {
     }
   });
 
+  it('validates a whole import before writing, and writes it in bulk', async () => {
+    const dump = await memory.export({ userId: 'maya', sessionId: ANY });
+    expect(dump.pages.length).toBeGreaterThan(0);
+    const path = await tempDir();
+    const other = await Memory.open({ path, ...options, autoCompact: false });
+    try {
+      const bad = (pages: readonly unknown[], turns: readonly unknown[] = dump.turns) => ({ ...dump, turns, pages }) as never;
+      const last = dump.pages.length - 1;
+      const cases: [unknown, string][] = [
+        [bad(dump.pages.map((p, i) => (i === last ? { ...p, png: 'not base64!' } : p))), `data.pages.${last}.png`],
+        [bad(dump.pages.map((p, i) => (i === last ? { ...p, width: -5 } : p))), `data.pages.${last}.width`],
+        [bad(dump.pages.map((p, i) => (i === last ? { ...p, sessionId: '*' } : p))), `data.pages.${last}.sessionId`],
+        [bad(dump.pages.map((p, i) => (i === last ? { ...p, userId: '', sessionId: '' } : p))), `data.pages.${last}.userId`],
+        [bad([...dump.pages, dump.pages[0]]), `data.pages.${dump.pages.length}.id`],
+        [bad(dump.pages, [{ ...dump.turns[0], role: 'wizard' }]), 'data.turns.0.role'],
+        [bad(dump.pages.map((p, i) => (i === last ? { ...p, extra: 1 } : p))), `data.pages.${last}`],
+      ];
+      for (const [data, field] of cases) {
+        const err = await other.import(data as never).then(() => undefined, (e: unknown) => e);
+        expect(err, field).toBeInstanceOf(InvalidInputError);
+        expect((err as InvalidInputError).field, field).toBe(field);
+      }
+      expect(await other.store.counts()).toEqual({ turns: 0, pages: 0 });
+      expect(await other.import(dump)).toEqual({ turns: dump.turns.length, pages: dump.pages.length });
+      expect(await other.import(dump)).toEqual({ turns: 0, pages: 0 });
+      expect(await other.store.counts()).toEqual({ turns: dump.turns.length, pages: dump.pages.length });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('stores an OpenAI assistant message that only makes tool calls, as text', async () => {
+    const scope = { userId: 'tools' };
+    await memory.add(
+      [
+        { role: 'user', content: 'Weather in Lisbon?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Lisbon"}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: '21°C, sunny' },
+      ],
+      scope,
+    );
+    const { turns } = await memory.list(scope);
+    expect(turns.map((t) => [t.role, t.content])).toEqual([
+      ['user', 'Weather in Lisbon?'],
+      ['assistant', '[tool call get_weather {"city":"Lisbon"}]'],
+      ['tool', '21°C, sunny'],
+    ]);
+  });
+
+  it('refuses bad options before creating anything', async () => {
+    const path = join(await tempDir(), 'never-created');
+    await expect(Memory.open({ path, profile: 'gpt-99' })).rejects.toBeInstanceOf(UnknownProfileError);
+    await expect(Memory.open({ path, tiers: { forgetting: { ratio: 20 } } as never })).rejects.toMatchObject({ field: 'tiers.forgetting' });
+    await expect(Memory.open({ path, forgetting: { ladder: { steps: [] } } })).rejects.toBeInstanceOf(InvalidInputError);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('does not compact automatically on a remote URI, where no lock guards compaction', async () => {
+    // memory:// is LanceDB's in-process object store: a URI like s3://, without a shared folder for locks.
+    const remote = await Memory.open({ uri: `memory://opticmem-${Date.now()}`, ...options, tiers: { hotBudgetTokens: 20 } });
+    try {
+      const r = await remote.add(trip.slice(0, 4), { userId: 'u' });
+      expect(r.compacted).toBeUndefined();
+      expect((await remote.list({ userId: 'u' })).turns).toHaveLength(4);
+    } finally {
+      await remote.close();
+    }
+  });
+
   it('is closed for business after close()', async () => {
     const m = await Memory.open({ path: await tempDir(), ...options });
     await m.close();
     await m.close();
     await expect(m.add({ role: 'user', content: 'x' }, { userId: 'u' })).rejects.toBeInstanceOf(OpticMemError);
+  });
+});
+
+describe('scopes are exact unless a part is *', () => {
+  it("one owner's reads and deletes never reach another's rows", async () => {
+    const memory = await Memory.open({ path: await tempDir(), ...options, autoCompact: false });
+    try {
+      const scopes = {
+        u: { userId: 'u' },
+        uS1: { userId: 'u', sessionId: 's1' },
+        uS2: { userId: 'u', sessionId: 's2' },
+        v: { userId: 'v' },
+        vBot: { userId: 'v', agentId: 'bot' },
+        bot: { agentId: 'bot' },
+        defaultSession: { sessionId: 'default' },
+        vDefault: { userId: 'v', sessionId: 'default' },
+      } satisfies Record<string, Scope>;
+      for (const [name, scope] of Object.entries(scopes)) await memory.add({ role: 'user', content: `A note kept for ${name} about the harbour ferry.` }, scope);
+      await memory.compact(scopes.uS1, { all: true });
+      await memory.compact(scopes.vBot, { all: true });
+      const contents = async (scope: Scope) => (await memory.list(scope)).turns.map((t) => t.content).sort();
+      const snapshot = async () => Object.fromEntries(await Promise.all(Object.entries(scopes).map(async ([n, sc]) => [n, { ...(await memory.list(sc)), scope: undefined }])));
+
+      expect(await contents(scopes.u)).toEqual(['A note kept for u about the harbour ferry.']);
+      expect((await memory.list(scopes.u)).pages).toEqual([]);
+      expect(await memory.recall('harbour ferry', { scope: scopes.u })).toEqual([]);
+      // Opt-in spanning: every session (and no session) of u.
+      const allOfU = { userId: 'u', sessionId: ANY };
+      expect(await contents(allOfU)).toEqual(['A note kept for u about the harbour ferry.', 'A note kept for uS2 about the harbour ferry.']);
+      expect((await memory.list(allOfU)).pages.map((p) => p.sessionId)).toEqual(['s1']);
+      const s1Pages = (await memory.list(scopes.uS1)).pages.map((p) => p.id);
+      expect(s1Pages).toHaveLength(1);
+      expect((await memory.recall('harbour ferry', { scope: allOfU })).map((h) => h.pageId)).toEqual(s1Pages);
+      const ctx = await memory.buildContext({ scope: scopes.u, budgetTokens: 4000 });
+      expect(JSON.stringify(ctx.messages)).not.toMatch(/uS1|uS2|for v|bot/);
+
+      const before = await snapshot();
+      // An agent-only scope is that agent's rows without a user, not every user's rows with that agent.
+      expect(await memory.delete(scopes.bot)).toEqual({ turns: 1, pages: 0 });
+      expect(await memory.delete(scopes.defaultSession)).toEqual({ turns: 1, pages: 0 });
+      const after = await snapshot();
+      for (const name of ['u', 'uS1', 'uS2', 'v', 'vBot', 'vDefault']) expect(after[name], name).toEqual(before[name]);
+      expect(after.bot.turns).toEqual([]);
+      expect(after.defaultSession.turns).toEqual([]);
+
+      // A user's delete with '*' takes all of that user and nothing of anyone else.
+      expect(await memory.delete(allOfU)).toEqual({ turns: 2, pages: 1 });
+      const end = await snapshot();
+      for (const name of ['v', 'vBot', 'vDefault']) expect(end[name], name).toEqual(before[name]);
+      for (const name of ['u', 'uS1', 'uS2']) expect([end[name].turns, end[name].pages], name).toEqual([[], []]);
+    } finally {
+      await memory.close();
+    }
+  });
+
+  it('delete also removes the scope\'s tombstones and ladder history, and only its own', async () => {
+    const memory = await Memory.open({ path: await tempDir(), ...options, autoCompact: false });
+    try {
+      const mine = { userId: 'gone' };
+      const theirs = { userId: 'kept' };
+      const row = (scope: { userId: string }, id: string) => ({ id, userId: scope.userId, agentId: '', sessionId: '', pageId: `page-${id}` });
+      for (const sc of [mine, theirs]) {
+        await memory.store.addTombstones([{ ...row(sc, `t-${sc.userId}`), turnCount: 2, startTime: 0, endTime: 1, tier: '30x', reason: 'faded', droppedAt: 5 }]);
+        await memory.store.addMoves!([{ ...row(sc, `m-${sc.userId}`), from: 'lossless', to: '15x', retention: 0.5, visualTokensBefore: 100, visualTokensAfter: 64, movedAt: 4 }]);
+      }
+      await memory.delete(mine);
+      expect(await memory.store.listTombstones(mine)).toEqual([]);
+      expect(await memory.store.listMoves!(mine)).toEqual([]);
+      expect((await memory.store.listTombstones(theirs)).map((t) => t.id)).toEqual(['t-kept']);
+      expect((await memory.store.listMoves!(theirs)).map((m) => m.id)).toEqual(['m-kept']);
+    } finally {
+      await memory.close();
+    }
   });
 });
 

@@ -76,6 +76,12 @@ function cjsArrow(): typeof import('apache-arrow') {
   return createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow');
 }
 
+async function deleteWhere(table: Table, where: string, what: string): Promise<number> {
+  const n = await retry(`counting ${what}`, () => table.countRows(where));
+  if (n > 0) await retry(`deleting ${what}`, () => table.delete(where), table);
+  return n;
+}
+
 function turnToRow(t: TurnRow): Record<string, unknown> {
   return {
     id: t.id, user_id: t.userId, agent_id: t.agentId, session_id: t.sessionId, seq: t.seq, role: t.role, name: t.name,
@@ -255,6 +261,16 @@ class LanceStore implements MemoryStore {
       .sort((a, b) => a.movedAt - b.movedAt || a.id.localeCompare(b.id));
   }
 
+  async deleteMoves(scope: Scope): Promise<number> {
+    this.#open();
+    return deleteWhere(this.moves, scopeFilter(scope), 'moves');
+  }
+
+  async deleteTombstones(scope: Scope): Promise<number> {
+    this.#open();
+    return deleteWhere(this.tombstones, scopeFilter(scope), 'tombstones');
+  }
+
   async addTombstones(rows: readonly TombstoneRow[]): Promise<void> {
     this.#open();
     if (rows.length === 0) return;
@@ -432,10 +448,7 @@ class LanceStore implements MemoryStore {
 
   async deletePages(scope: Scope, ids?: readonly string[]): Promise<number> {
     this.#open();
-    const where = ids ? and(scopeFilter(scope), idInList('id', ids)) : scopeFilter(scope);
-    const n = await retry('counting pages', () => this.pages.countRows(where));
-    if (n > 0) await retry('deleting pages', () => this.pages.delete(where), this.pages);
-    return n;
+    return deleteWhere(this.pages, ids ? and(scopeFilter(scope), idInList('id', ids)) : scopeFilter(scope), 'pages');
   }
 
   async search(scope: Scope, options: SearchOptions): Promise<PageHit[]> {

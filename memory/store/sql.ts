@@ -3,7 +3,7 @@
  * literals. User input never reaches a filter any other way.
  */
 import { InvalidInputError } from '../../src/errors.js';
-import type { Scope } from './store.js';
+import { ANY, type Scope } from './store.js';
 
 /** A SQL string literal: quotes doubled; NUL (which no id needs) refused. */
 export function sqlString(value: string): string {
@@ -20,15 +20,20 @@ export function sqlNumber(value: number): string {
 const SCOPE_COLUMNS = { userId: 'user_id', agentId: 'agent_id', sessionId: 'session_id' } as const;
 
 /**
- * `user_id = '…' AND …` for the given parts; absent parts match anything. `table` qualifies the
- * columns (e.g. 'target' in a merge-insert condition).
+ * `user_id = '…' AND agent_id = '…' AND session_id = '…'`: rows stored under exactly this
+ * scope, an absent part ('' or undefined) matching only rows without it; a part given as ANY
+ * ('*') is left out and matches any value. `table` qualifies the columns (e.g. 'target' in a
+ * merge-insert condition).
  */
 export function scopeFilter(scope: Scope, table?: 'target'): string {
-  const parts = (Object.keys(SCOPE_COLUMNS) as (keyof typeof SCOPE_COLUMNS)[])
-    .filter((k) => scope[k] !== undefined && scope[k] !== '')
-    .map((k) => `${table ? `${table}.` : ''}${SCOPE_COLUMNS[k]} = ${sqlString(scope[k]!)}`);
-  if (parts.length === 0) throw new InvalidInputError('scope', "A scope needs at least one of userId, agentId or sessionId.");
-  return parts.join(' AND ');
+  const keys = Object.keys(SCOPE_COLUMNS) as (keyof typeof SCOPE_COLUMNS)[];
+  if (!keys.some((k) => scope[k] !== undefined && scope[k] !== '' && scope[k] !== ANY)) {
+    throw new InvalidInputError('scope', "A scope needs at least one of userId, agentId or sessionId that is not '*'.");
+  }
+  return keys
+    .filter((k) => scope[k] !== ANY)
+    .map((k) => `${table ? `${table}.` : ''}${SCOPE_COLUMNS[k]} = ${sqlString(scope[k] ?? '')}`)
+    .join(' AND ');
 }
 
 export function idInList(column: 'id', ids: readonly string[]): string {

@@ -4,14 +4,21 @@
  */
 
 /**
- * Who a memory belongs to. Rows store absent parts as ''. As a filter, every given part must
- * match exactly and absent parts match anything, so `{ userId }` spans that user's sessions.
+ * Who a memory belongs to. Rows store absent parts as ''. As a filter a scope is exact: it
+ * matches rows stored under exactly that scope, an absent part matching only rows without it,
+ * so `{ userId: 'u1' }` never reaches `{ userId: 'u1', sessionId: 's1' }` and no agent-only
+ * scope reaches a user's rows. A part given as ANY ('*') opts in to spanning it: reads and
+ * deletes with `{ userId: 'u1', sessionId: '*' }` cover every session of u1 (and u1's rows
+ * without a session). Rows are never stored under '*'.
  */
 export interface Scope {
   readonly userId?: string;
   readonly agentId?: string;
   readonly sessionId?: string;
 }
+
+/** The scope part that matches any value, e.g. `{ userId: 'u1', sessionId: ANY }`. */
+export const ANY = '*';
 
 /** A recent turn kept as text (the hot tier). */
 export interface TurnRow {
@@ -159,10 +166,14 @@ export interface MemoryStoreV1 {
   counts(): Promise<{ turns: number; pages: number }>;
   addTombstones(rows: readonly TombstoneRow[]): Promise<void>;
   listTombstones(scope: Scope): Promise<TombstoneRow[]>;
+  /** Remove a scope's tombstones (when the scope itself is deleted); returns how many. Optional. */
+  deleteTombstones?(scope: Scope): Promise<number>;
   /** Ladder moves, kept for the timeline. Optional: a store without them shows compactions and drops only. */
   addMoves?(rows: readonly PageMoveRow[]): Promise<void>;
   /** Moves in this scope, oldest first. */
   listMoves?(scope: Scope): Promise<PageMoveRow[]>;
+  /** Remove a scope's ladder moves (when the scope itself is deleted); returns how many. Optional. */
+  deleteMoves?(scope: Scope): Promise<number>;
   /** Small key/value settings kept with the store (e.g. the last ageing time). */
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;

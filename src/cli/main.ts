@@ -92,7 +92,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
       .requiredOption('--db <dir>', 'store folder or LanceDB URI'),
   )
     .addOption(new Option('--k <n>', 'number of pages').argParser(positiveNumber('--k')).default(5))
+    .option('--rehearse', 'count the hits as recalls that strengthen their pages (default: only look, change nothing)')
     .option('--json', 'print JSON')
+    .addHelpText('after', "\nWith --user, the agent and session flags left out span: --user maya searches every agent and session of maya.\nWithout --user nothing spans ('*' as a value spans that part). Without --rehearse the store is left as it was.")
     .action((query, opts) => run(() => recallCommand(query, opts))());
 
   scoped(

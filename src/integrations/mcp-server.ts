@@ -8,7 +8,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Memory } from '../../memory/memory.js';
 import { MAX_MESSAGE_CHARS } from '../../memory/messages.js';
-import { parseScope, ScopeSchema } from '../../memory/scope.js';
+import { parseScope, ScopeSchema, spanWithinUser } from '../../memory/scope.js';
 import type { Scope } from '../../memory/store/store.js';
 import { InvalidInputError, OpticMemError, parseInput } from '../errors.js';
 
@@ -43,7 +43,7 @@ const Id = (what: string) =>
 // Tool arguments name the scope flat, which is what models fill in most reliably.
 const scopeShape = {
   userId: Id('userId').describe('Whose memory: the user id.'),
-  agentId: Id('agentId').describe('Optional agent id, to keep agents apart.'),
+  agentId: Id('agentId').describe('Optional agent id, to keep agents apart; leave out to span all of the user\'s agents.'),
   sessionId: Id('sessionId').describe('Optional session or thread id; leave out to span all of the user\'s sessions.'),
 };
 
@@ -141,7 +141,7 @@ export class OpticMemMcpServer extends McpServer {
         annotations: { readOnlyHint: true, openWorldHint: false },
       },
       this.#guard(async (args) => {
-        const scope = this.#scopeOf(args);
+        const scope = spanWithinUser(this.#scopeOf(args));
         const hits = await this.#memory.recall(args.query, { scope, k: args.k ?? 5, as: args.asImages ? 'both' : 'text' });
         const content: CallToolResult['content'] = [];
         for (const h of hits) {
@@ -167,7 +167,7 @@ export class OpticMemMcpServer extends McpServer {
         annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
       },
       this.#guard(async (args) => {
-        const scope = this.#scopeOf(args);
+        const scope = spanWithinUser(this.#scopeOf(args));
         if ((args.mode ?? 'delete') === 'delete') {
           if (args.now !== undefined) throw new InvalidInputError('now', "'now' only applies to mode 'age'. Leave it out, or pass mode: 'age'.");
           const deleted = await this.#memory.delete(scope);
@@ -195,7 +195,7 @@ export class OpticMemMcpServer extends McpServer {
         const hasScope = Object.values(args).some((v) => v !== undefined) || this.#defaultScope !== undefined;
         // Without a scope only totals: listing other scopes' ids would leak who is in the store.
         if (!hasScope) return json({ totals: await this.#memory.store.counts() });
-        const scope = this.#scopeOf(args);
+        const scope = spanWithinUser(this.#scopeOf(args));
         const { turns, pages } = await this.#memory.list(scope);
         const pagedTextTokens = pages.reduce((a, p) => a + p.textTokens, 0);
         const visualTokens = pages.reduce((a, p) => a + p.visualTokens, 0);

@@ -5,7 +5,7 @@ import type { Scope } from '../../../memory/store/store.js';
 import { InvalidInputError } from '../../errors.js';
 import { printJson } from '../output.js';
 import { readInput } from '../read-chat.js';
-import type { ScopeFlags } from './memory-commands.js';
+import { scopeOf, storedScope, storeLocation, type ScopeFlags } from './memory-commands.js';
 
 export interface ExportCommandOptions extends ScopeFlags {
   db: string;
@@ -13,21 +13,16 @@ export interface ExportCommandOptions extends ScopeFlags {
   json?: boolean;
 }
 
-function scopeOf(flags: ScopeFlags): Scope {
-  return { ...(flags.user ? { userId: flags.user } : {}), ...(flags.agent ? { agentId: flags.agent } : {}), ...(flags.session ? { sessionId: flags.session } : {}) };
-}
-
 export async function exportCommand(options: ExportCommandOptions): Promise<number> {
-  const memory = await Memory.open({ path: options.db, autoCompact: false });
+  const memory = await Memory.open({ ...storeLocation(options.db), autoCompact: false });
   try {
-    const given = scopeOf(options);
-    // Without scope flags the whole store is exported, scope by scope.
-    const scopes = Object.keys(given).length
-      ? [given]
-      : (await memory.store.scopes()).map((s) => Object.fromEntries(Object.entries(s.scope).filter(([, v]) => v)) as Scope);
+    // Flags left out span (--user maya is all of maya's rows); without flags the whole store is
+    // exported, scope by scope.
+    const given = scopeOf(options, 'read');
+    const scopes: Scope[] = Object.keys(given).length ? [given] : (await memory.store.scopes()).map((s) => storedScope(s.scope));
     const turns = new Map<string, MemoryExport['turns'][number]>();
     const pages = new Map<string, MemoryExport['pages'][number]>();
-    // A scope filter spans narrower scopes ({ userId } holds that user's sessions): keep each row once.
+    // Keep each row once, whatever the scopes listed.
     for (const scope of scopes) {
       const part = await memory.export(scope);
       for (const t of part.turns) turns.set(t.id, t);
@@ -66,7 +61,7 @@ export async function importCommand(file: string, options: ImportCommandOptions)
   } catch (cause) {
     throw new InvalidInputError('file', `'${file}' is not JSON. Pass a file written by 'opticmem export'.`, { cause });
   }
-  const memory = await Memory.open({ path: options.db, autoCompact: false });
+  const memory = await Memory.open({ ...storeLocation(options.db), autoCompact: false });
   try {
     const added = await memory.import(data as MemoryExport);
     const d = data as MemoryExport;

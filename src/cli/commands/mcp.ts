@@ -8,6 +8,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { Memory } from '../../../memory/memory.js';
 import type { Scope } from '../../../memory/store/store.js';
 import { createMcpServer } from '../../integrations/mcp-server.js';
+import { storeLocation } from './memory-commands.js';
 
 export interface McpCommandOptions {
   db: string;
@@ -31,7 +32,7 @@ export async function mcpCommand(options: McpCommandOptions): Promise<number> {
     ...(options.session ? { sessionId: options.session } : {}),
   };
   const memory = await Memory.open({
-    path: db,
+    ...storeLocation(db),
     ...(options.profile ? { profile: options.profile } : {}),
     ...(options.hotBudget ? { tiers: { hotBudgetTokens: options.hotBudget } } : {}),
   });

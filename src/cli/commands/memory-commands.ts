@@ -1,6 +1,8 @@
 /** `opticmem compress`, `recall` and `stats`: the memory layer from the shell. */
 import { Memory } from '../../../memory/memory.js';
+import { parseMessages } from '../../../memory/messages.js';
 import { openLanceStore } from '../../../memory/store/index.js';
+import { spanWithinUser } from '../../../memory/scope.js';
 import type { Scope } from '../../../memory/store/store.js';
 import { InvalidInputError } from '../../errors.js';
 import { readInput } from '../read-chat.js';
@@ -12,8 +14,41 @@ export interface ScopeFlags {
   session?: string;
 }
 
-function scopeOf(flags: ScopeFlags): Scope {
-  return { ...(flags.user ? { userId: flags.user } : {}), ...(flags.agent ? { agentId: flags.agent } : {}), ...(flags.session ? { sessionId: flags.session } : {}) };
+/**
+ * The scope the flags name. Writing (`stored`), absent flags are absent parts. Reading, absent
+ * flags span within the user: `--user maya` is every agent and session of maya, while
+ * `--agent bot` alone is the bot's rows without a user (`--user '*' --agent bot` spans users).
+ */
+export function scopeOf(flags: ScopeFlags, mode: 'stored' | 'read'): Scope {
+  const given = { ...(flags.user ? { userId: flags.user } : {}), ...(flags.agent ? { agentId: flags.agent } : {}), ...(flags.session ? { sessionId: flags.session } : {}) };
+  return mode === 'stored' ? given : spanWithinUser(given);
+}
+
+/** A scope as `store.scopes()` lists it ('' for absent parts) in the form the API takes. */
+export function storedScope(scope: Required<Scope>): Scope {
+  return Object.fromEntries(Object.entries(scope).filter(([, v]) => v)) as Scope;
+}
+
+/** `--db` as Memory.open options: a LanceDB URI (s3://, gs://, az://, db://) or a folder. */
+export function storeLocation(db: string): { uri: string } | { path: string } {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(db) ? { uri: db } : { path: db };
+}
+
+function isJsonArray(text: string): boolean {
+  try {
+    JSON.parse(text.trim());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The 1-based file line of the i-th non-empty JSON Lines row. */
+function jsonLineNumber(text: string, i: number): number {
+  const lines = text.split('\n');
+  let seen = -1;
+  for (let n = 0; n < lines.length; n++) if (lines[n]!.trim() && ++seen === i) return n + 1;
+  return i + 1;
 }
 
 /** Chat messages from JSON (array or { messages }) or JSON Lines, with roles kept for validation. */
@@ -46,10 +81,22 @@ export interface CompressOptions extends ScopeFlags {
 }
 
 export async function compressCommand(file: string, options: CompressOptions): Promise<number> {
-  const scope = scopeOf(options);
-  const messages = parseMessagesFile(await readInput(file));
+  const scope = scopeOf(options, 'stored');
+  const text = await readInput(file);
+  const messages = parseMessagesFile(text);
+  // Every message is checked before the store is opened, so a bad row stores nothing.
+  try {
+    parseMessages(messages);
+  } catch (e) {
+    const row = InvalidInputError.isInstance(e) ? /^messages\.(\d+)/.exec(e.field ?? '') : null;
+    if (!row) throw e;
+    const i = Number(row[1]);
+    const where = isJsonArray(text) ? `Message ${i + 1} of ${messages.length}` : `Line ${jsonLineNumber(text, i)}`;
+    const err = e as InvalidInputError;
+    throw new InvalidInputError(err.field!, `${where} of '${file}' is not a valid chat message, so nothing was stored. ${err.message}`, { cause: e });
+  }
   const memory = await Memory.open({
-    path: options.db,
+    ...storeLocation(options.db),
     autoCompact: false,
     ...(options.profile ? { profile: options.profile } : {}),
     ...(options.hotBudget ? { tiers: { hotBudgetTokens: options.hotBudget } } : {}),
@@ -95,19 +142,20 @@ export async function compressCommand(file: string, options: CompressOptions): P
 export interface RecallCommandOptions extends ScopeFlags {
   db: string;
   k: number;
+  /** Count the hits as rehearsals (strengthening their pages), as an agent's recall does. */
+  rehearse?: boolean;
   json?: boolean;
 }
 
 export async function recallCommand(query: string, options: RecallCommandOptions): Promise<number> {
-  const memory = await Memory.open({ path: options.db });
+  const memory = await Memory.open({ ...storeLocation(options.db), autoCompact: false });
   try {
     // Without scope flags the shell user searches their whole store, scope by scope.
-    const given = scopeOf(options);
-    const scopes = Object.keys(given).length
-      ? [given]
-      : (await memory.store.scopes()).filter((s) => s.pages > 0).map((s) => Object.fromEntries(Object.entries(s.scope).filter(([, v]) => v)) as Scope);
+    const given = scopeOf(options, 'read');
+    const scopes = Object.keys(given).length ? [given] : (await memory.store.scopes()).filter((s) => s.pages > 0).map((s) => storedScope(s.scope));
     const all = [];
-    for (const scope of scopes) all.push(...(await memory.recall(query, { scope, k: options.k, as: 'text' })));
+    // A search from the shell is a look, not a memory being used: it changes nothing unless asked.
+    for (const scope of scopes) all.push(...(await memory.recall(query, { scope, k: options.k, as: 'text', rehearse: options.rehearse === true })));
     const seen = new Set<string>();
     const hits = all.sort((a, b) => b.score - a.score).filter((h) => !seen.has(h.pageId) && seen.add(h.pageId)).slice(0, options.k);
     if (options.json) printJson({ query, hits });
@@ -128,7 +176,7 @@ export async function statsCommand(options: { db: string; json?: boolean }): Pro
     const scopes = await store.scopes();
     const rows = [];
     for (const s of scopes) {
-      const filter = Object.fromEntries(Object.entries(s.scope).filter(([, v]) => v)) as Scope;
+      const filter = storedScope(s.scope);
       const pages = s.pages ? await store.listPages(filter, { withPng: false }) : [];
       const mine = pages.filter((p) => p.userId === s.scope.userId && p.agentId === s.scope.agentId && p.sessionId === s.scope.sessionId);
       const textTokens = mine.reduce((a, p) => a + p.textTokens, 0);
@@ -167,9 +215,9 @@ export async function ageCommand(options: AgeCommandOptions): Promise<number> {
     now = Date.parse(options.now);
     if (Number.isNaN(now)) throw new InvalidInputError('now', `--now '${options.now}' is not a date. Pass an ISO date such as 2026-12-01T00:00:00Z.`);
   }
-  const memory = await Memory.open({ path: options.db, forgetting: { curve: options.curve ?? 'fsrs', ladder: options.ladder ?? 'ratio' } });
+  const memory = await Memory.open({ ...storeLocation(options.db), forgetting: { curve: options.curve ?? 'fsrs', ladder: options.ladder ?? 'ratio' } });
   try {
-    const scope = scopeOf(options);
+    const scope = scopeOf(options, 'read');
     const r = await memory.age({
       ...(now !== undefined ? { now } : {}),
       ...(Object.keys(scope).length ? { scope } : {}),
