@@ -53,6 +53,12 @@ describe('SQL literals for LanceDB filters', () => {
       await store.updatePage({ userId: "o'brien" }, 'p0', { decodedText: "it's updated, isn't it", strength: 2.5 });
       expect((await store.getPage({ userId: "o'brien" }, 'p0'))!.decodedText).toBe("it's updated, isn't it");
       expect(await store.getPage({ userId: 'someone' }, 'p0')).toBeUndefined();
+      // Bad input is the caller's error, not a store failure: typed, and passed through retries as is.
+      for (const attempt of [() => store.listPages({ userId: 'a\u0000b' }), () => store.getPage({ userId: 'u' }, 'p\u0000'), () => store.search({ userId: 'a\u0000b' }, { text: 'x', k: 1 })]) {
+        const err = await attempt().then(() => undefined, (e: unknown) => e);
+        expect(err).toBeInstanceOf(InvalidInputError);
+        expect(err).not.toBeInstanceOf(StoreError);
+      }
       expect(await store.deletePages({ userId: '%' })).toBe(1);
       expect((await store.counts()).pages).toBe(hostile.length - 1);
     } finally {

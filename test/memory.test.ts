@@ -8,6 +8,7 @@ import { createOnnxDecoder } from '../src/decoders/onnx/index.js';
 import { InvalidInputError, OpticMemError, UnknownProfileError } from '../src/errors.js';
 import { Memory } from '../memory/memory.js';
 import { ANY, type Scope } from '../memory/store/store.js';
+import { spanWithinUser } from '../memory/scope.js';
 import { MESSAGE_OVERHEAD_TOKENS, type ContextMessage } from '../memory/context-builder.js';
 import { resolveProfile } from '../src/codec/codec.js';
 import type { Decoder } from '../src/decoders/decoder.js';
@@ -418,6 +419,13 @@ describe('scopes are exact unless a part is *', () => {
     } finally {
       await memory.close();
     }
+  });
+
+  it('tools that name an owner span only within that user', () => {
+    expect(spanWithinUser({ userId: 'u' })).toEqual({ userId: 'u', agentId: ANY, sessionId: ANY });
+    expect(spanWithinUser({ userId: 'u', sessionId: 's' })).toEqual({ userId: 'u', agentId: ANY, sessionId: 's' });
+    expect(spanWithinUser({ agentId: 'bot' })).toEqual({ agentId: 'bot' });
+    expect(spanWithinUser({ sessionId: 'default' })).toEqual({ sessionId: 'default' });
   });
 
   it('delete also removes the scope\'s tombstones and ladder history, and only its own', async () => {
