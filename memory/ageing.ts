@@ -3,8 +3,14 @@
  * pages move down (never up) by downsampling the stored image (blur-like forgetting, geometry
  * scaled with it) or by re-rendering their decoded text at the lower resolution, and are
  * dropped below the last step, leaving a one-line tombstone unless the caller purges.
+ *
+ * A step only renames a page when its image already meets the step (a ratio step the page's
+ * ratio reaches, or the mode it is already in). A step that cannot make the image smaller (no
+ * smaller canvas in the profile's family) is not taken: the page keeps its tier and image,
+ * counted in `cannotShrink`, until its retention reaches a step that can, or it is dropped.
  */
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { PageGeometry } from '../renderers/page.js';
 import { fitFontSize, lineHeightFor, marginFor } from '../renderers/page-planner.js';
 import { renderPage } from '../renderers/page-renderer.js';
@@ -14,12 +20,16 @@ import { fidelity } from '../src/codec/fidelity.js';
 import type { Decoder } from '../src/decoders/decoder.js';
 import { resize } from '../src/decoders/onnx/gray-image.js';
 import { decodePngToGray } from '../src/decoders/onnx/png-pixels.js';
-import { InvalidInputError } from '../src/errors.js';
+import { InvalidInputError, parseInput } from '../src/errors.js';
 import { getProfile } from '../src/tokens/profiles/index.js';
 import type { CanvasSize, VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
+import { resolveNow } from './clock.js';
 import { stepFor, type Ladder, type LadderStep } from './ladder.js';
 import type { RetentionCurve } from './retention.js';
-import type { MemoryStore, PageMoveRow, PageRow, PageUpdate, Scope } from './store/store.js';
+import { scopeKey } from './scope.js';
+import type { MemoryStore, PageMoveRow, PageRow, PageUpdate, Scope, TombstoneRow } from './store/store.js';
+
+export { resolveNow } from './clock.js';
 
 export const DAY_MS = 86_400_000;
 export type AgeingStrategy = 'downsample' | 'rerender';
@@ -34,16 +44,49 @@ export interface AgeOptions {
   readonly purge?: boolean;
 }
 
-/** A page's step down the ladder: the stored move record without its id, scope and time. */
-export type PageMove = Pick<PageMoveRow, 'pageId' | 'from' | 'to' | 'retention' | 'visualTokensBefore' | 'visualTokensAfter'>;
+const AgeOptionsSchema = z
+  .object({
+    // Checked by resolveNow, which names the field 'now' for every bad clock alike.
+    now: z.unknown().optional(),
+    scope: z.unknown().optional(),
+    strategy: z.enum(['downsample', 'rerender'], { error: "must be 'downsample' or 'rerender'" }).optional(),
+    purge: z.boolean({ error: 'must be true or false' }).optional(),
+  })
+  .strict();
+
+/** Age options checked strictly: unknown keys and non-boolean `purge` are refused. */
+export function parseAgeOptions(options: unknown): AgeOptions {
+  return parseInput(AgeOptionsSchema, options ?? {}, 'options') as AgeOptions;
+}
+
+/**
+ * How a move made the page's new image: 'downsample' or 'rerender' as asked ('downsample' when
+ * the text would not fit the smaller canvas legibly, so a re-render was impossible), or 'kept'
+ * when the image already met the step and only the tier changed.
+ */
+export type MoveStrategy = AgeingStrategy | 'kept';
+
+/** A page's step down the ladder: the stored move record without its id, scope and time, and how it was made. */
+export type PageMove = Pick<PageMoveRow, 'pageId' | 'from' | 'to' | 'retention' | 'visualTokensBefore' | 'visualTokensAfter'> & {
+  readonly strategy: MoveStrategy;
+  readonly profileBefore: string;
+  readonly profileAfter: string;
+  /** Text tokens per visual token after the move. */
+  readonly ratioAfter: number;
+};
 
 export interface AgeResult {
   readonly now: number;
   readonly examined: number;
   readonly pinned: number;
+  /** Pages already on the step their retention calls for (or below it). */
   readonly unchanged: number;
+  /** Pages whose step could not make their image smaller; they kept tier and image. */
+  readonly cannotShrink: number;
   readonly moved: readonly PageMove[];
   readonly dropped: readonly { pageId: string; tier: string; retention: number }[];
+  /** Pages whose stored strength or importance was not a number > 0, reset to the curve's start / 1. */
+  readonly repaired: readonly string[];
 }
 
 export interface AgeingContext {
@@ -56,22 +99,24 @@ export interface AgeingContext {
 
 const LAST_AGED_KEY = 'last_aged_at';
 
-export function resolveNow(input: number | Date | undefined, clock: () => number): number {
-  const now = input === undefined ? clock() : input instanceof Date ? input.getTime() : input;
-  if (typeof now !== 'number' || !Number.isFinite(now) || now < 0) {
-    throw new InvalidInputError('now', `'now' must be a valid time (ms since epoch or a Date); got ${String(input)}.`);
-  }
-  return now;
+/** When a page's clock starts: its last recall, or when its last turn was said. */
+function clockStart(page: Pick<PageRow, 'lastRecalledAt' | 'endTime'>): number {
+  return Math.max(page.lastRecalledAt, page.endTime);
 }
 
 /** Retention of a page at `now`: time runs from its last recall, or from when it was said. */
 export function pageRetention(page: Pick<PageRow, 'lastRecalledAt' | 'endTime' | 'strength' | 'importance'>, now: number, curve: RetentionCurve): number {
-  const since = Math.max(page.lastRecalledAt, page.endTime);
-  return curve.retention(Math.max(0, now - since) / DAY_MS, { strength: page.strength, importance: page.importance });
+  return curve.retention(Math.max(0, now - clockStart(page)) / DAY_MS, { strength: page.strength, importance: page.importance });
 }
 
-/** The canvas a page moves to for a ladder step, or undefined when it is already that small. */
-function targetCanvas(page: PageRow, step: LadderStep): { profile: VisionTokenProfile; size: CanvasSize; tokens: number } | undefined {
+type Target =
+  | { readonly kind: 'kept' }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'shrink'; readonly profile: VisionTokenProfile; readonly size: CanvasSize; readonly tokens: number };
+
+/** What a ladder step does to a page's image. */
+function targetFor(page: Pick<PageRow, 'profile' | 'textTokens' | 'visualTokens'>, step: LadderStep): Target {
+  if (step.profile ? page.profile === step.profile : page.visualTokens <= page.textTokens / step.ratio!) return { kind: 'kept' };
   const family = step.profile
     ? [getProfile(step.profile)]
     : page.profile.startsWith('deepseek-ocr:') && page.profile !== 'deepseek-ocr:gundam'
@@ -82,19 +127,21 @@ function targetCanvas(page: PageRow, step: LadderStep): { profile: VisionTokenPr
     .flatMap((profile) => profile.sizes().filter((s) => Math.max(s.width, s.height) <= 2048).map((size) => ({ profile, size, tokens: profile.tokensFor(size.width, size.height) })))
     .filter((o) => o.tokens < page.visualTokens)
     .sort((a, b) => a.tokens - b.tokens);
-  if (options.length === 0) return undefined;
+  if (options.length === 0) return { kind: 'none' };
   // Ratio steps: the fewest tokens that keep the ratio at or below the step's target.
   // Mode steps: the mode's largest canvas below the current one.
-  return step.ratio ? (options.find((o) => o.tokens >= need) ?? options[options.length - 1]) : options[options.length - 1];
+  const o = step.ratio ? (options.find((x) => x.tokens >= need) ?? options[options.length - 1]!) : options[options.length - 1]!;
+  return { kind: 'shrink', ...o };
 }
 
 async function downsample(page: PageRow, size: CanvasSize): Promise<{ png: Uint8Array; geometry: PageGeometry }> {
   const geometry = JSON.parse(page.geometry) as PageGeometry;
   const gray = await decodePngToGray(page.png);
-  const f = Math.min(size.width / gray.width, size.height / gray.height);
+  // Never enlarge: a canvas with more pixels (Gundam's 640x1280 into Large's 1280²) pads instead.
+  const f = Math.min(1, size.width / gray.width, size.height / gray.height);
   const w = Math.max(1, Math.round(gray.width * f));
   const h = Math.max(1, Math.round(gray.height * f));
-  const small = resize(gray, w, h);
+  const small = f === 1 ? gray : resize(gray, w, h);
   const out = new Uint8Array(size.width * size.height).fill(255);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * size.width + x] = Math.max(0, Math.min(255, Math.round(small.data[y * w + x]!)));
   const scale = (v: number) => Math.round(v * f * 100) / 100;
@@ -123,6 +170,14 @@ async function rerender(text: string, size: CanvasSize): Promise<{ png: Uint8Arr
   return { png: page.png, geometry: page.geometry };
 }
 
+type Meta = Omit<PageRow, 'png'>;
+type Plan =
+  | { readonly kind: 'drop'; readonly page: Meta; readonly retention: number }
+  | { readonly kind: 'move'; readonly page: Meta; readonly retention: number; readonly step: LadderStep; readonly target: Exclude<Target, { kind: 'none' }> };
+
+const exactOf = (p: Pick<PageRow, 'userId' | 'agentId' | 'sessionId'>) => ({ userId: p.userId, agentId: p.agentId, sessionId: p.sessionId });
+const validPositive = (v: number) => Number.isFinite(v) && v > 0;
+
 export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Promise<AgeResult> {
   const now = resolveNow(options.now, ctx.clock);
   const last = Number((await ctx.store.getMeta(LAST_AGED_KEY)) ?? '0');
@@ -130,71 +185,148 @@ export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Pr
     throw new InvalidInputError('now', `'now' (${new Date(now).toISOString()}) is before the last ageing (${new Date(last).toISOString()}). Memories cannot be aged backwards; pass a later time.`);
   }
   const strategy = options.strategy ?? 'downsample';
-  if (strategy !== 'downsample' && strategy !== 'rerender') throw new InvalidInputError('strategy', "'strategy' must be 'downsample' or 'rerender'.");
   const scopes = options.scope
     ? [options.scope]
     : (await ctx.store.scopes()).filter((s) => s.pages > 0).map((s) => s.scope as Scope);
   const steps = ctx.ladder.steps;
-  const result = { now, examined: 0, pinned: 0, unchanged: 0, moved: [] as PageMove[], dropped: [] as AgeResult['dropped'][number][] };
+
+  // Pass 1, metadata only: check every page's times, then decide. Nothing is written until the
+  // whole store has been checked, so a bad `now` changes nothing.
+  const plans: Plan[] = [];
+  const repairs = new Map<string, { page: Meta; update: PageUpdate }>();
+  let examined = 0;
+  let pinned = 0;
+  let unchanged = 0;
+  let cannotShrink = 0;
   for (const scope of scopes) {
-    const history: PageMoveRow[] = [];
-    const pages = (await ctx.store.listPages(scope)).filter((p) => !options.scope ? p.userId === (scope.userId ?? '') && p.agentId === (scope.agentId ?? '') && p.sessionId === (scope.sessionId ?? '') : true);
-    for (const page of pages) {
-      result.examined++;
+    const all = await ctx.store.listPages(scope, { withPng: false });
+    const pages = options.scope ? all : all.filter((p) => p.userId === (scope.userId ?? '') && p.agentId === (scope.agentId ?? '') && p.sessionId === (scope.sessionId ?? ''));
+    for (const stored of pages) {
+      examined++;
+      if (now < clockStart(stored)) {
+        throw new InvalidInputError(
+          'now',
+          `'now' (${new Date(now).toISOString()}) is before page '${stored.id}' was last said or recalled (${new Date(clockStart(stored)).toISOString()}). Pass a 'now' at or after that time, or fix the clock that stamped it.`,
+        );
+      }
+      let page: Meta = stored;
+      if (!validPositive(page.strength) || !validPositive(page.importance)) {
+        // A NaN would read as "forgotten" and drop the page; start it over instead, as if never recalled.
+        const update = { ...(validPositive(page.strength) ? {} : { strength: ctx.curve.initialStrength }), ...(validPositive(page.importance) ? {} : { importance: 1 }) };
+        page = { ...page, ...update };
+        repairs.set(page.id, { page, update });
+      }
       if (page.pinned) {
-        result.pinned++;
+        pinned++;
         continue;
       }
       const retention = pageRetention(page, now, ctx.curve);
       const target = stepFor(ctx.ladder, retention);
-      const current = steps.findIndex((s) => s.name === page.tier);
-      const exact = { userId: page.userId, agentId: page.agentId, sessionId: page.sessionId };
       if (target === -1) {
-        await ctx.store.deletePages(exact, [page.id]);
-        if (!options.purge) {
-          await ctx.store.addTombstones([
-            {
-              id: randomUUID(), ...exact, pageId: page.id, turnCount: page.turnIds.length, startTime: page.startTime, endTime: page.endTime,
-              tier: page.tier, reason: `retention ${retention.toFixed(3)} below ${steps[steps.length - 1]!.minRetention} (${ctx.curve.name})`, droppedAt: now,
-            },
-          ]);
-        }
-        result.dropped.push({ pageId: page.id, tier: page.tier, retention });
+        plans.push({ kind: 'drop', page, retention });
         continue;
       }
+      // A tier not on this ladder counts as its last step: it may be dropped, never moved up.
+      const known = steps.findIndex((s) => s.name === page.tier);
+      const current = known === -1 ? steps.length - 1 : known;
       if (target <= current) {
-        result.unchanged++;
+        unchanged++;
         continue;
       }
       const step = steps[target]!;
-      const canvas = targetCanvas(page, step);
-      const update: { -readonly [K in keyof PageUpdate]: PageUpdate[K] } = { tier: step.name, updatedAt: now };
-      if (canvas) {
-        const previousText = page.decodedText || (await decode(page.png, { decoder: ctx.decoder(), geometry: JSON.parse(page.geometry) })).text;
-        const made = (strategy === 'rerender' ? await rerender(previousText, canvas.size) : undefined) ?? (await downsample(page, canvas.size));
-        const decoded = (await decode(made.png, { decoder: ctx.decoder(), geometry: made.geometry })).text;
-        // We no longer hold the source: fidelity is carried forward through the previous read.
-        const carried = (page.fidelity >= 0 ? page.fidelity : 1) * fidelity(decoded, previousText);
-        Object.assign(update, {
-          png: made.png,
-          geometry: JSON.stringify(made.geometry),
-          width: canvas.size.width,
-          height: canvas.size.height,
-          profile: canvas.profile.name,
-          visualTokens: canvas.tokens,
-          ratio: page.textTokens / canvas.tokens,
-          decodedText: decoded,
-          fidelity: carried,
-        });
+      const t = targetFor(page, step);
+      if (t.kind === 'none') {
+        cannotShrink++;
+        continue;
       }
-      await ctx.store.updatePage(exact, page.id, update);
-      const move: PageMove = { pageId: page.id, from: page.tier, to: step.name, retention, visualTokensBefore: page.visualTokens, visualTokensAfter: canvas?.tokens ?? page.visualTokens };
-      result.moved.push(move);
-      history.push({ id: randomUUID(), ...exact, ...move, movedAt: now });
+      plans.push({ kind: 'move', page, retention, step, target: t });
+    }
+  }
+
+  const repaired = [...repairs.keys()];
+
+  // Pass 2, per exact scope: tombstones before deletes (a crash in between leaves a tombstone
+  // whose page a rerun deletes without writing a second one), then the moves.
+  const moved: PageMove[] = [];
+  const dropped: AgeResult['dropped'][number][] = [];
+  const groups = new Map<string, Plan[]>();
+  for (const p of plans) groups.set(scopeKey(exactOf(p.page)), [...(groups.get(scopeKey(exactOf(p.page))) ?? []), p]);
+  for (const group of groups.values()) {
+    const exact = exactOf(group[0]!.page);
+    const drops = group.filter((p) => p.kind === 'drop');
+    if (drops.length) {
+      if (!options.purge) {
+        const stoned = new Set((await ctx.store.listTombstones(exact)).map((t) => t.pageId));
+        const stones: TombstoneRow[] = drops
+          .filter((d) => !stoned.has(d.page.id))
+          .map((d) => ({
+            id: randomUUID(), ...exact, pageId: d.page.id, turnCount: d.page.turnIds.length, startTime: d.page.startTime, endTime: d.page.endTime,
+            tier: d.page.tier, reason: `retention ${d.retention.toFixed(3)} below ${steps[steps.length - 1]!.minRetention} (${ctx.curve.name})`, droppedAt: now,
+          }));
+        await ctx.store.addTombstones(stones);
+      }
+      await ctx.store.deletePages(exact, drops.map((d) => d.page.id));
+      for (const d of drops) {
+        repairs.delete(d.page.id);
+        dropped.push({ pageId: d.page.id, tier: d.page.tier, retention: d.retention });
+      }
+    }
+    const history: PageMoveRow[] = [];
+    for (const plan of group) {
+      if (plan.kind !== 'move') continue;
+      const move = await movePage(ctx, plan, strategy, now, repairs.get(plan.page.id)?.update ?? {});
+      repairs.delete(plan.page.id);
+      moved.push(move);
+      history.push({ id: randomUUID(), ...exact, pageId: move.pageId, from: move.from, to: move.to, retention: move.retention, visualTokensBefore: move.visualTokensBefore, visualTokensAfter: move.visualTokensAfter, movedAt: now });
     }
     // One commit per scope keeps the moves table from fragmenting into a file per page.
     if (history.length) await ctx.store.addMoves?.(history);
   }
+  for (const { page, update } of repairs.values()) await ctx.store.updatePage(exactOf(page), page.id, { ...update, updatedAt: now });
   await ctx.store.setMeta(LAST_AGED_KEY, String(now));
-  return result;
+  return { now, examined, pinned, unchanged, cannotShrink, moved, dropped, repaired };
+}
+
+/** Re-encode one page for its new step (or only rename it when its image already meets the step). */
+async function movePage(ctx: AgeingContext, plan: Extract<Plan, { kind: 'move' }>, strategy: AgeingStrategy, now: number, repair: PageUpdate): Promise<PageMove> {
+  const { page, step, target } = plan;
+  const exact = exactOf(page);
+  const update: { -readonly [K in keyof PageUpdate]: PageUpdate[K] } = { ...repair, tier: step.name, updatedAt: now };
+  let strategyUsed: MoveStrategy = 'kept';
+  if (target.kind === 'shrink') {
+    const full = await ctx.store.getPage(exact, page.id);
+    if (!full) throw new InvalidInputError('scope', `Page '${page.id}' was deleted while it was being aged. Age again.`);
+    const previousText = full.decodedText || (await decode(full.png, { decoder: ctx.decoder(), geometry: JSON.parse(full.geometry) })).text;
+    const rendered = strategy === 'rerender' ? await rerender(previousText, target.size) : undefined;
+    const made = rendered ?? (await downsample(full, target.size));
+    strategyUsed = rendered ? 'rerender' : 'downsample';
+    const decoded = (await decode(made.png, { decoder: ctx.decoder(), geometry: made.geometry })).text;
+    // We no longer hold the source: fidelity is carried forward through the previous read.
+    const carried = (full.fidelity >= 0 ? full.fidelity : 1) * fidelity(decoded, previousText);
+    Object.assign(update, {
+      png: made.png,
+      geometry: JSON.stringify(made.geometry),
+      width: target.size.width,
+      height: target.size.height,
+      profile: target.profile.name,
+      visualTokens: target.tokens,
+      ratio: page.textTokens / target.tokens,
+      decodedText: decoded,
+      fidelity: carried,
+    });
+  }
+  await ctx.store.updatePage(exact, page.id, update);
+  const visualTokensAfter = target.kind === 'shrink' ? target.tokens : page.visualTokens;
+  return {
+    pageId: page.id,
+    from: page.tier,
+    to: step.name,
+    retention: plan.retention,
+    visualTokensBefore: page.visualTokens,
+    visualTokensAfter,
+    strategy: strategyUsed,
+    profileBefore: page.profile,
+    profileAfter: target.kind === 'shrink' ? target.profile.name : page.profile,
+    ratioAfter: page.textTokens / visualTokensAfter,
+  };
 }

@@ -9,7 +9,7 @@ import { decode, encode, resolveProfile } from '../src/codec/codec.js';
 import type { Decoder } from '../src/decoders/decoder.js';
 import { createOnnxDecoder } from '../src/decoders/onnx/index.js';
 import type { Embedder } from '../src/embedders/embedder.js';
-import { InvalidInputError, OpticMemError, parseInput, StoreError } from '../src/errors.js';
+import { InvalidInputError, OpticMemError, parseInput, ReadOnlyError, StoreError } from '../src/errors.js';
 import { createO200kTokenizer, type TextTokenizer } from '../src/tokens/text-tokenizer.js';
 import type { VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
 import { buildContextMessages, type BuildContextOptions, type BuiltContext } from './context-builder.js';
@@ -20,9 +20,12 @@ import { IdSchema, parseScope, scopeKey } from './scope.js';
 import { openLanceStore } from './store/index.js';
 import type { MemoryStore, PageRow, PageUpdate, Scope, TurnRow } from './store/store.js';
 import { TiersSchema, type Tiers, type TiersInput } from './tiers.js';
-import { agePages, DAY_MS, type AgeOptions, type AgeResult } from './ageing.js';
-import { DEEPSEEK_MODE_LADDER, parseLadder, RATIO_LADDER, type Ladder } from './ladder.js';
-import { getRetentionCurve, type RetentionCurve } from './retention.js';
+import { agePages, DAY_MS, parseAgeOptions, type AgeOptions, type AgeResult } from './ageing.js';
+import { readClock } from './clock.js';
+import { checkLadderProfile, compactionProfile, recordForgettingPolicy, resolveForgettingPolicy, type ForgettingPolicy } from './forgetting-policy.js';
+import { parseLadder, type Ladder } from './ladder.js';
+import type { RetentionCurve } from './retention.js';
+import { readOnlyStore } from './store/read-only-store.js';
 
 export interface MemoryOptions {
   /** Local folder for the LanceDB store. Default './.opticmem'. */
@@ -48,11 +51,24 @@ export interface MemoryOptions {
   readonly now?: () => number;
   /** A store to use instead of opening LanceDB (another MemoryStore implementation). */
   readonly store?: MemoryStore;
-  /** How pages fade: the retention curve and the resolution ladder. */
+  /**
+   * How pages fade: the retention curve and the resolution ladder. Unset, each is what the store
+   * recorded when it was first compacted or aged, else FSRS and the ratio ladder. The ratio
+   * ladder is the default for DeepSeek-OCR profiles too: 'deepseek-modes' compacts every page at
+   * Gundam (at least 456 tokens, more than a 256-token Base page) and re-encodes it to Large,
+   * Base, Small and Tiny as it fades, so it is chosen explicitly. A store keeps one policy:
+   * opening it with another curve or ladder than it recorded is refused.
+   */
   readonly forgetting?: {
     readonly curve?: 'ebbinghaus' | 'fsrs' | RetentionCurve;
     readonly ladder?: 'ratio' | 'deepseek-modes' | Ladder;
   };
+  /**
+   * Open for reading only: no tables are created (a missing store is an error), no schema is
+   * migrated, no interrupted compaction is finished and decoded text is not cached; every
+   * write throws a ReadOnlyError. Default false.
+   */
+  readonly readOnly?: boolean;
 }
 
 const OptionsSchema = z
@@ -75,6 +91,7 @@ const OptionsSchema = z
       })
       .strict()
       .optional(),
+    readOnly: z.boolean().optional(),
   })
   .strict()
   .refine((o) => !(o.path && o.uri), { message: "pass either 'path' or 'uri', not both", path: ['uri'] });
@@ -153,6 +170,12 @@ const RecallSchema = z
   })
   .strict();
 
+const PageIdSchema = z.object({ pageId: z.string({ error: 'must be a page id string; list pages with memory.list(scope)' }).min(1, 'must not be empty') }).strict();
+const PinSchema = z.object({ pinned: z.boolean({ error: 'must be true or false' }) }).strict();
+const ImportanceSchema = z
+  .object({ importance: z.number({ error: 'must be a number > 0 (1 is ordinary)' }).gt(0, 'must be > 0 (1 is ordinary; 2 fades half as fast)') })
+  .strict();
+
 export const MAX_QUERY_CHARS = 4096;
 
 export class Memory {
@@ -168,13 +191,16 @@ export class Memory {
   readonly #lockDir: string | undefined;
   readonly curve: RetentionCurve;
   readonly ladder: Ladder;
+  readonly readOnly: boolean;
+  readonly #policy: ForgettingPolicy;
+  readonly #compactionProfile: VisionTokenProfile;
   #seq = 0;
   #closed = false;
 
-  private constructor(store: MemoryStore, o: MemoryOptions, tiers: Tiers, lockDir: string | undefined, remote: boolean) {
+  private constructor(store: MemoryStore, o: MemoryOptions, tiers: Tiers, lockDir: string | undefined, remote: boolean, policy: ForgettingPolicy, profile: VisionTokenProfile) {
     this.#store = store;
     this.tiers = tiers;
-    this.profile = resolveProfile(o.profile);
+    this.profile = profile;
     this.tokenizer = o.tokenizer ?? createO200kTokenizer();
     this.#decoder = o.decoder;
     this.#ownsDecoder = o.decoder === undefined;
@@ -182,38 +208,41 @@ export class Memory {
     this.#autoCompact = o.autoCompact ?? !remote;
     this.#now = o.now ?? Date.now;
     this.#lockDir = lockDir;
-    // FSRS by default: with MemoryBank's one-day strength, e^(-t/S) drops an unrecalled page
-    // within days, while the power curve keeps it on the ladder for about a year
-    // (eval/results/forgetting.md).
-    const curve = o.forgetting?.curve ?? 'fsrs';
-    this.curve = typeof curve === 'string' ? getRetentionCurve(curve) : curve;
-    const ladder = o.forgetting?.ladder ?? 'ratio';
-    this.ladder = ladder === 'ratio' ? RATIO_LADDER : ladder === 'deepseek-modes' ? DEEPSEEK_MODE_LADDER : parseLadder(ladder);
+    this.readOnly = o.readOnly === true;
+    this.#policy = policy;
+    this.curve = policy.curve;
+    this.ladder = policy.ladder;
+    this.#compactionProfile = compactionProfile(policy.ladder, profile);
   }
 
-  /** Open (or create) a memory. Finishes any compaction a crash interrupted. */
+  /** Open (or create) a memory. Finishes any compaction a crash interrupted (unless read-only). */
   static async open(options: MemoryOptions = {}): Promise<Memory> {
     const o = parseInput(OptionsSchema, options, 'options') as MemoryOptions;
     const tiers = parseInput(TiersSchema, o.tiers ?? {}, 'tiers');
     // What can be refused is checked before a folder or table is created.
-    resolveProfile(o.profile);
+    const profile = resolveProfile(o.profile);
     if (typeof o.forgetting?.ladder === 'object') parseLadder(o.forgetting.ladder);
     const local = !o.uri || !/^[a-z][a-z0-9+.-]*:\/\//i.test(o.uri);
     const location = o.uri ?? o.path ?? '.opticmem';
-    const store =
+    const readOnly = o.readOnly === true;
+    const opened =
       o.store ??
       (await openLanceStore({
         uri: location,
         ...(o.embedder ? { vectorDimension: o.embedder.dimension } : {}),
         ...(o.storageOptions ? { storageOptions: o.storageOptions } : {}),
+        ...(readOnly ? { readOnly } : {}),
       }));
+    const store = readOnly && o.store ? readOnlyStore(o.store) : opened;
     try {
-      const memory = new Memory(store, o, tiers, local && !o.store ? location : undefined, !local);
-      await memory.#recover();
+      const policy = await resolveForgettingPolicy(store, o.forgetting);
+      checkLadderProfile(policy.ladder, profile);
+      const memory = new Memory(store, o, tiers, local && !o.store ? location : undefined, !local, policy, profile);
+      if (!readOnly) await memory.#recover();
       return memory;
-    } catch (e) {
+    } catch (error) {
       if (!o.store) await store.close();
-      throw e;
+      throw error;
     }
   }
 
@@ -244,6 +273,11 @@ export class Memory {
     if (this.#closed) throw new OpticMemError('closed', 'This Memory is closed. Open a new one with Memory.open().');
   }
 
+  #assertWritable(action: string): void {
+    this.#assertOpen();
+    if (this.readOnly) throw new ReadOnlyError(action);
+  }
+
   #nextSeq(at: number): number {
     // Unique and increasing within this process; ties across processes are broken by id.
     this.#seq = Math.max(this.#seq + 1, at * 1000);
@@ -255,7 +289,7 @@ export class Memory {
     this.#assertOpen();
     const s = parseScope(scope, 'scope', { stored: true });
     const parsed = parseMessages(messages);
-    const now = this.#now();
+    const now = readClock(this.#now);
     const rows: TurnRow[] = parsed.map((m) => {
       const createdAt = m.createdAt ?? now;
       return {
@@ -296,9 +330,10 @@ export class Memory {
    * crash at any moment loses nothing and a rerun duplicates nothing.
    */
   async compact(scope: Scope, options: CompactOptions = {}): Promise<CompactResult> {
-    this.#assertOpen();
+    this.#assertWritable('compact()');
     const s = parseScope(scope);
     parseInput(CompactSchema, options, 'options');
+    readClock(this.#now);
     return withFileLock(this.#lockDir, 'compaction', async () => {
       await this.#recover(s);
       const hot = await this.#store.listTurns(s);
@@ -326,8 +361,10 @@ export class Memory {
       let result = empty;
       let fidelitySum = 0;
       let fidelityN = 0;
+      // Page tiers are the ladder's step names from here on: the store keeps to this policy.
+      await recordForgettingPolicy(this.#store, this.#policy);
       for (const turns of groups.values()) {
-        const pages = await this.#pagesFor(turns, this.tiers.lossless.ratio, 'lossless', (done) =>
+        const pages = await this.#pagesFor(turns, this.tiers.lossless.ratio, this.ladder.steps[0]!.name, (done) =>
           options.onProgress?.({ phase: 'rendering', pages: done, turns: turns.length }),
         );
         await this.#store.addPages(pages); // phase 1: one commit for every page of the batch
@@ -358,14 +395,15 @@ export class Memory {
       turns.map((t) => ({ role: t.role, content: t.content, ...(t.name ? { label: `${t.name}:` } : {}) })),
       {
         ratio,
-        profile: this.profile,
+        // The memory's profile, or on a mode ladder its first mode (see compactionProfile).
+        profile: this.#compactionProfile,
         tokenizer: this.tokenizer,
         verify: { decoder: this.#decoderInstance(), minFidelity: this.tiers.lossless.minFidelity },
         onPage: (_, i) => onPage?.(i + 1),
       },
     );
     const vectors = this.#embedder ? await this.#embed(encoded.map((p) => p.decodedText ?? '')) : undefined;
-    const now = this.#now();
+    const now = readClock(this.#now);
     return encoded.map((p, i) => {
       const covered = [...new Set(p.slices.map((s) => s.turn))].map((ti) => turns[ti]!);
       return {
@@ -437,7 +475,7 @@ export class Memory {
     if (!query.trim()) return [];
     const vector = this.#embedder && o.mode !== 'fts' ? (await this.#embed([query]))[0] : undefined;
     const hits = await this.#store.search(scope, { text: query, ...(vector ? { vector } : {}), k, ...(o.mode ? { mode: o.mode } : {}), withPng: as !== 'text' });
-    const now = this.#now();
+    const now = readClock(this.#now);
     const out: RecallHit[] = [];
     const rehearsals: { id: string; update: PageUpdate }[] = [];
     for (const { page, score } of hits) {
@@ -571,52 +609,66 @@ export class Memory {
     return { turns: newTurns.length, pages: newPages.length };
   }
 
-  /** Move pages down the forgetting ladder as of `now` (idempotent for the same `now`). */
+  /**
+   * Move pages down the forgetting ladder as of `now` (idempotent for the same `now`; a page
+   * moves up only by being recalled, which restarts its curve, never by ageing).
+   */
   async age(options: AgeOptions = {}): Promise<AgeResult> {
-    this.#assertOpen();
-    const scope = options.scope === undefined ? undefined : parseScope(options.scope, 'options.scope');
-    return withFileLock(this.#lockDir, 'compaction', () =>
-      agePages(
+    this.#assertWritable('age()');
+    const o = parseAgeOptions(options);
+    const scope = o.scope === undefined ? undefined : parseScope(o.scope, 'options.scope');
+    return withFileLock(this.#lockDir, 'compaction', async () => {
+      await recordForgettingPolicy(this.#store, this.#policy);
+      return agePages(
         { store: this.#store, decoder: () => this.#decoderInstance(), curve: this.curve, ladder: this.ladder, clock: this.#now },
-        { ...options, ...(scope ? { scope } : {}) },
-      ),
-    );
+        { ...o, ...(scope ? { scope } : {}) },
+      );
+    });
+  }
+
+  async #pageToChange(pageId: string, scope: Scope, action: string): Promise<{ s: Scope; now: number }> {
+    this.#assertWritable(action);
+    const s = parseScope(scope);
+    parseInput(PageIdSchema, { pageId }, '');
+    const now = readClock(this.#now);
+    if (!(await this.#store.getPage(s, pageId))) throw new InvalidInputError('pageId', `No page '${pageId}' in this scope. List pages with memory.list(scope).`);
+    return { s, now };
   }
 
   /** Pin a page (it never fades) or unpin it. */
   async pin(pageId: string, scope: Scope, pinned = true): Promise<void> {
-    this.#assertOpen();
-    const s = parseScope(scope);
-    if (!(await this.#store.getPage(s, parsePageId(pageId)))) throw new InvalidInputError('pageId', `No page '${pageId}' in this scope. List pages with memory.list(scope).`);
-    await this.#store.updatePage(s, pageId, { pinned, updatedAt: this.#now() });
+    parseInput(PinSchema, { pinned }, '');
+    const { s, now } = await this.#pageToChange(pageId, scope, 'pin()');
+    await this.#store.updatePage(s, pageId, { pinned, updatedAt: now });
   }
 
   /** Importance multiplies a page's strength: 2 fades half as fast, 0.5 twice as fast. */
   async setImportance(pageId: string, scope: Scope, importance: number): Promise<void> {
-    this.#assertOpen();
-    const s = parseScope(scope);
-    if (!Number.isFinite(importance) || importance <= 0) throw new InvalidInputError('importance', "'importance' must be a number > 0 (1 is ordinary).");
-    if (!(await this.#store.getPage(s, parsePageId(pageId)))) throw new InvalidInputError('pageId', `No page '${pageId}' in this scope.`);
-    await this.#store.updatePage(s, pageId, { importance, updatedAt: this.#now() });
+    parseInput(ImportanceSchema, { importance }, '');
+    const { s, now } = await this.#pageToChange(pageId, scope, 'setImportance()');
+    await this.#store.updatePage(s, pageId, { importance, updatedAt: now });
   }
 
-  /** A page's text: the cached decode, or a fresh decode that is then cached on the page. */
-  async textOf(page: PageRow, scope: Scope): Promise<string> {
+  /**
+   * A page's text: the cached decode, or a fresh decode that is then cached on the page
+   * (not on a read-only memory, nor with `{ cache: false }`, which only look).
+   */
+  async textOf(page: PageRow, scope: Scope, options: { cache?: boolean } = {}): Promise<string> {
     if (page.decodedText) return page.decodedText;
     const full = page.png.length > 0 ? page : await this.#store.getPage(scope, page.id);
     if (!full) throw new StoreError(`Page '${page.id}' is gone from the store; it was deleted while being read.`);
     const text = (await decode(full.png, { decoder: this.#decoderInstance(), geometry: JSON.parse(full.geometry) })).text;
-    await this.#store.updatePage(scope, page.id, { decodedText: text, updatedAt: this.#now() });
+    if (!this.readOnly && options.cache !== false) await this.#store.updatePage(scope, page.id, { decodedText: text, updatedAt: readClock(this.#now) });
     return text;
   }
 
   now(): number {
-    return this.#now();
+    return readClock(this.#now);
   }
 
   /** Fold every stored page into the search index now; useful after `import` or a bulk load. */
   async optimize(): Promise<void> {
-    this.#assertOpen();
+    this.#assertWritable('optimize()');
     await this.#store.optimize?.();
   }
 

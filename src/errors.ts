@@ -129,6 +129,19 @@ export class StoreError extends OpticMemError {
 }
 marked(StoreError, 'store_failed');
 
+/** A write to a memory or store opened with `readOnly: true`. */
+export class ReadOnlyError extends OpticMemError {
+  declare static isInstance: (e: unknown) => e is ReadOnlyError;
+  constructor(action: string) {
+    super(
+      'read_only',
+      `This memory was opened with readOnly: true, so ${action} is refused. Open it without 'readOnly' (Memory.open({ path })) to write.`,
+      { field: 'readOnly' },
+    );
+  }
+}
+marked(ReadOnlyError, 'read_only');
+
 /**
  * Parse `input` with a strict zod schema; on failure throw an InvalidInputError that names
  * the first offending path (prefixed by `root`) and carries zod's prettified report.

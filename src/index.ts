@@ -30,4 +30,4 @@ export { ANY, type MemoryStore, type MemoryStoreV1, type Scope, type TurnRow, ty
 export { openLanceStore, type LanceStoreOptions } from '../memory/store/index.js';
 export { createEbbinghausCurve, createFsrsCurve, getRetentionCurve, type RetentionCurve, type RetentionCurveV1, type MemoryState } from '../memory/retention.js';
 export { RATIO_LADDER, DEEPSEEK_MODE_LADDER, stepFor, type Ladder, type LadderStep } from '../memory/ladder.js';
-export { pageRetention, type AgeOptions, type AgeResult, type AgeingStrategy, type PageMove } from '../memory/ageing.js';
+export { pageRetention, type AgeOptions, type AgeResult, type AgeingStrategy, type MoveStrategy, type PageMove } from '../memory/ageing.js';

@@ -82,6 +82,17 @@ describe('opticmem CLI', () => {
     expect(recalls()).toBe(rehearsedHits);
     const none = cli(['recall', 'Porto', '--db', db, '--user', 'someone-else', '--json']);
     expect(JSON.parse(none.stdout).hits).toEqual([]);
+    // A month on, FSRS (S = 3.7 days) puts every page at R = 0.59: the 15x step, as a plain-text summary.
+    const month = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    const plain = cli(['age', '--db', db, '--now', month]);
+    expect(plain.code, plain.stderr).toBe(0);
+    const n = summary.pagesWritten;
+    expect(plain.stdout).toContain(`aged to ${month} (fsrs curve): ${n} pages, ${n} moved, 0 dropped, 0 pinned, 0 unchanged\n`);
+    expect(plain.stdout).toMatch(new RegExp(`lossless -> 15x\\s+${n}\\s+${n * 256}\\s+\\d+`));
+    // The store keeps the ladder it was aged on.
+    const other = cli(['age', '--db', db, '--now', month, '--ladder', 'deepseek-modes']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/on 'ratio', not 'deepseek-modes'.*--ladder ratio/);
     const a = cli(['age', '--db', db, '--now', '2099-01-01T00:00:00Z', '--json']);
     expect(a.code, a.stderr).toBe(0);
     const aged = JSON.parse(a.stdout) as { examined: number; dropped: unknown[] };

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -47,6 +47,18 @@ function call(base: string, path: string, options: { method?: string; headers?: 
   });
 }
 
+/** Every file under `dir` with its size and modification time: any write shows up here. */
+function snapshot(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+    .filter((e) => e.isFile())
+    .map((e) => {
+      const p = join(e.parentPath, e.name);
+      const st = statSync(p);
+      return `${p} ${st.size} ${st.mtimeMs}`;
+    })
+    .sort();
+}
+
 const maya = { userId: 'maya', sessionId: 'lisbon' };
 const li = { userId: 'li', agentId: 'chef' };
 const q = (params: Record<string, string>) => new URLSearchParams(params).toString();
@@ -63,7 +75,8 @@ beforeAll(async () => {
   const built = spawnSync(process.execPath, [join(root, 'scripts', 'build-inspector-assets.mjs'), '--out', assetsDir], { encoding: 'utf8' });
   expect(built.status, built.stderr + built.stdout).toBe(0);
   dbPath = await tempDir();
-  memory = await Memory.open({ path: dbPath, decoder, profile: 'deepseek-ocr:tiny', autoCompact: false, tiers: { hotBudgetTokens: 120 }, now: () => clock, forgetting: { curve: 'ebbinghaus' } });
+  // Small (100-token) pages, so the 15x step can shrink them to Tiny (64).
+  memory = await Memory.open({ path: dbPath, decoder, profile: 'deepseek-ocr:small', autoCompact: false, tiers: { hotBudgetTokens: 120 }, now: () => clock, forgetting: { curve: 'ebbinghaus' } });
   await memory.add(trip.slice(0, 5), maya);
   await memory.add(trip.slice(5, 8), li);
   // A scope that the filter { userId: 'maya' } would also match: it must stay apart.
@@ -73,6 +86,7 @@ beforeAll(async () => {
   clock += DAY_MS / 2; // retention e^-0.5 = 0.61: lossless -> 15x
   const aged = await memory.age({ scope: maya });
   expect(aged.moved.length).toBeGreaterThan(0);
+  expect(aged.moved.every((m) => m.visualTokensAfter < m.visualTokensBefore)).toBe(true);
   inspector = await startInspector({ memory, port: 0, assetsDir });
   base = inspector.url;
 });
@@ -132,7 +146,7 @@ describe('inspector JSON API', () => {
     expect(bare.turns.map((t: { content: string }) => t.content)).toEqual(['Remind me to call the ferry office about Cacilhas.']);
   });
 
-  it('serves page PNG bytes and the decoded text, decoding on demand when none is cached', async () => {
+  it('serves page PNG bytes and the decoded text, decoding on demand without caching when read-only', async () => {
     const [page] = (await memory.list(li)).pages;
     const params = q({ user: 'li', agent: 'chef', id: page!.id });
     const png = await call(base, `/api/page.png?${params}`);
@@ -144,9 +158,19 @@ describe('inspector JSON API', () => {
     expect(cached).toEqual({ id: page!.id, text: page!.decodedText });
     // Forget the cached text: the endpoint must run the OCR model on the stored image.
     await memory.store.updatePage(li, page!.id, { decodedText: '' });
+    const stored = (await memory.get(page!.id, li))!;
     const fresh = (await call(base, `/api/page/text?${params}`)).json();
     expect(fresh.text).toContain('Porto');
-    expect((await memory.get(page!.id, li))!.decodedText).toBe(fresh.text);
+    // Read-only: the decode is not cached, so the page row is untouched.
+    expect((await memory.get(page!.id, li))!).toMatchObject({ decodedText: '', updatedAt: stored.updatedAt });
+    // With writes allowed, reading caches the text on the page.
+    const writable = await startInspector({ memory, port: 0, assetsDir, allowWrite: true });
+    try {
+      expect((await call(writable.url, `/api/page/text?${params}`)).json().text).toBe(fresh.text);
+      expect((await memory.get(page!.id, li))!.decodedText).toBe(fresh.text);
+    } finally {
+      await writable.close();
+    }
   });
 
   it('searches with recall, highlights terms, does not rehearse, and keeps scopes apart', async () => {
@@ -171,7 +195,7 @@ describe('inspector JSON API', () => {
     expect(history).toBe('full');
     expect(events).toEqual([
       { at: page!.createdAt, kind: 'compacted', pageId: page!.id, from: 'text', to: 'lossless', turnCount: page!.turnIds.length },
-      expect.objectContaining({ at: clock, kind: 'moved', pageId: page!.id, from: 'lossless', to: '15x', visualTokensBefore: 64, visualTokensAfter: 64 }),
+      expect.objectContaining({ at: clock, kind: 'moved', pageId: page!.id, from: 'lossless', to: '15x', visualTokensBefore: 100, visualTokensAfter: 64 }),
     ]);
     expect(events[1].retention).toBeCloseTo(Math.exp(-0.5), 6);
   });
@@ -345,6 +369,13 @@ describe('listening', () => {
     await expect(startInspector({ memory, port: 70000, assetsDir })).rejects.toThrow(/'options.port'/);
     await expect(startInspector({ memory, port: inspector.port, assetsDir })).rejects.toThrow(/Port \d+ on 127.0.0.1 is in use/);
     await expect(startInspector({ db: join(dbPath, 'missing'), assetsDir })).rejects.toThrow(/No store at/);
+    // A folder that holds no store: refused, and left as it was (nothing created in it).
+    const empty = await tempDir();
+    const err = await startInspector({ db: empty, assetsDir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as InvalidInputError).field).toBe('db');
+    expect((err as Error).message).toMatch(/No opticmem store at/);
+    expect(readdirSync(empty)).toEqual([]);
     await expect(startInspector({ memory, port: 0, assetsDir: dbPath })).rejects.toThrow(/not built/);
   });
 });
@@ -356,6 +387,7 @@ describe('opticmem inspect', () => {
 
   it('prints its URL, serves the store read-only, and stops cleanly on SIGTERM', async () => {
     expect(built, "dist/ lacks the inspector: run 'npm run build' first").toBe(true);
+    const before = snapshot(dbPath);
     const child = spawn(process.execPath, [bin, 'inspect', '--db', dbPath, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -371,6 +403,18 @@ describe('opticmem inspect', () => {
       const scopes = (await call(url!, '/api/scopes')).json().scopes as unknown[];
       expect(scopes.length).toBe((await memory.scopes()).length);
       expect((await call(url!, '/')).status).toBe(200);
+      // The store's own curve, not a default; and every read below leaves the folder as it was.
+      expect((await call(url!, '/api/info')).json()).toMatchObject({ allowWrite: false, readOnly: true, curve: 'ebbinghaus', ladder: ['lossless', '15x', 'forgetting', '30x'] });
+      const [liPage] = (await memory.list(li)).pages;
+      for (const path of [
+        `/api/scope?${q({ user: 'li', agent: 'chef' })}`,
+        `/api/page/text?${q({ user: 'li', agent: 'chef', id: liPage!.id })}`,
+        `/api/search?${q({ user: 'maya', session: 'lisbon', q: 'Boston' })}`,
+        `/api/timeline?${q({ user: 'maya', session: 'lisbon' })}`,
+      ]) {
+        expect((await call(url!, path)).status, path).toBe(200);
+      }
+      expect(snapshot(dbPath)).toEqual(before);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(stdout).toContain('stopped (SIGTERM)');

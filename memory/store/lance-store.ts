@@ -3,12 +3,14 @@
  * any LanceDB URI). Rows are camelCase in, snake_case in the tables; every query is
  * scope-filtered with escaped literals only.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Connection, Table } from '@lancedb/lancedb';
-import { OpticMemError, StoreError } from '../../src/errors.js';
+import { InvalidInputError, OpticMemError, StoreError } from '../../src/errors.js';
 import { loadLanceDb } from '../../src/internal/lazy.js';
 import { withFileLock } from './file-lock.js';
+import { readOnlyStore } from './read-only-store.js';
 import { and, idInList, scopeFilter, sqlNumber, sqlString } from './sql.js';
 import type { FixedSizeList } from 'apache-arrow';
 import { metaSchema, MIGRATIONS, movesSchema, pagesSchema, SCHEMA_VERSION, tombstonesSchema, turnsSchema, vectorSchemaField } from './schema.js';
@@ -25,6 +27,12 @@ export interface LanceStoreOptions {
    * a local folder; unset (never) for object storage, where each check is a request.
    */
   readonly readConsistencyInterval?: number;
+  /**
+   * Only read: nothing is created, migrated or written, and writes throw a ReadOnlyError. A
+   * location without a store is an error, and so is one with an older schema (open it once
+   * writable to migrate it).
+   */
+  readonly readOnly?: boolean;
 }
 
 const RRF_K = 60;
@@ -149,19 +157,23 @@ function toColumns(update: PageUpdate): Record<string, unknown> {
   return values;
 }
 
-export async function openLanceStore(options: LanceStoreOptions): Promise<MemoryStore> {
+async function connect(options: LanceStoreOptions): Promise<Connection> {
   const lancedb = await loadLanceDb();
-  if (!isUri(options.uri)) await mkdir(options.uri, { recursive: true });
-  let db: Connection;
   try {
     const readConsistencyInterval = options.readConsistencyInterval ?? (isUri(options.uri) ? undefined : 0);
-    db = await lancedb.connect(options.uri, {
+    return await lancedb.connect(options.uri, {
       ...(options.storageOptions ? { storageOptions: options.storageOptions } : {}),
       ...(readConsistencyInterval !== undefined ? { readConsistencyInterval } : {}),
     });
   } catch (cause) {
     throw new StoreError(`Cannot open the LanceDB store at '${options.uri}'. Check the path or URI and its credentials ('storageOptions').`, { cause });
   }
+}
+
+export async function openLanceStore(options: LanceStoreOptions): Promise<MemoryStore> {
+  if (options.readOnly) return openReadOnly(options);
+  if (!isUri(options.uri)) await mkdir(options.uri, { recursive: true });
+  const db = await connect(options);
   // Creating tables, migrating and writing the schema version happen under a lock so two
   // processes opening a new store at once cannot overwrite each other's tables.
   return withFileLock(isUri(options.uri) ? undefined : options.uri, 'setup', async () => {
@@ -217,6 +229,46 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
   });
 }
 
+/** Open an existing store without writing anything: no folder, table, lock file or meta row is made. */
+async function openReadOnly(options: LanceStoreOptions): Promise<MemoryStore> {
+  const field = isUri(options.uri) ? 'uri' : 'path';
+  const missingStore = (detail: string) =>
+    new InvalidInputError(field, `No opticmem store at '${options.uri}' (${detail}). Pass the location given to Memory.open(), or open it without 'readOnly' to create a store there.`);
+  if (!isUri(options.uri) && !existsSync(options.uri)) throw missingStore('nothing is there');
+  const db = await connect(options);
+  try {
+    const names = new Set(await retry('listing tables', () => db.tableNames()));
+    const missing = ['meta', 'turns', 'pages', 'tombstones'].filter((n) => !names.has(n));
+    if (missing.length) throw missingStore(`it has no ${missing.join(', ')} table${missing.length > 1 ? 's' : ''}`);
+    const meta = await retry('opening meta', () => db.openTable('meta'));
+    const metaRows = (await retry('reading meta', () => meta.query().toArray())) as { key: string; value: string }[];
+    const metaOf = (key: string) => metaRows.find((r) => r.key === key)?.value;
+    const version = metaOf('schema_version') === undefined ? undefined : Number(metaOf('schema_version'));
+    if (version === undefined || version > SCHEMA_VERSION) {
+      throw new StoreError(
+        version === undefined
+          ? `The store at '${options.uri}' has no schema version. Open it once without 'readOnly' so opticmem can check and record it.`
+          : `The store at '${options.uri}' was written by a newer opticmem (schema ${version}; this one reads up to ${SCHEMA_VERSION}). Upgrade opticmem.`,
+      );
+    }
+    if (version < SCHEMA_VERSION) {
+      // Older pages lack columns the reader needs (pinned, importance); only a writer may add them.
+      throw new StoreError(`The store at '${options.uri}' uses schema ${version}; this opticmem reads schema ${SCHEMA_VERSION}. Open it once without 'readOnly' to migrate it.`);
+    }
+    const dimension = metaOf('vector_dimension') ? Number(metaOf('vector_dimension')) : undefined;
+    if (dimension && options.vectorDimension && dimension !== options.vectorDimension) {
+      throw new StoreError(`The store at '${options.uri}' holds vectors of length ${dimension}, but the embedder returns ${options.vectorDimension}. Use the embedder the store was created with.`);
+    }
+    const [turns, pages, tombstones] = await Promise.all(['turns', 'pages', 'tombstones'].map((n) => retry(`opening ${n}`, () => db.openTable(n))));
+    // Stores from before ladder history have no moves table; they show a partial timeline.
+    const moves = names.has('moves') ? await retry('opening moves', () => db.openTable('moves')) : undefined;
+    const store = new LanceStore(options.uri, db, turns!, pages!, tombstones!, meta, dimension, moves, true);
+    return readOnlyStore(store, { withoutMoves: moves === undefined });
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
 
 class LanceStore implements MemoryStore {
   readonly specificationVersion = 'v1' as const;
@@ -231,27 +283,32 @@ class LanceStore implements MemoryStore {
     private readonly tombstones: Table,
     private readonly meta: Table,
     private readonly dimension: number | undefined,
-    private readonly moves: Table,
+    private readonly moves: Table | undefined,
+    /** Opened read-only: searches never build a missing index (LanceDB searches flat without one). */
+    private readonly readOnly = false,
   ) {}
 
   async addMoves(rows: readonly PageMoveRow[]): Promise<void> {
     this.#open();
-    if (rows.length === 0) return;
+    if (rows.length === 0 || !this.moves) return;
+    const moves = this.moves;
     await retry('adding moves', () =>
-      this.moves.add(
+      moves.add(
         rows.map((m) => ({
           id: m.id, user_id: m.userId, agent_id: m.agentId, session_id: m.sessionId, page_id: m.pageId, from_tier: m.from, to_tier: m.to,
           retention: m.retention, visual_tokens_before: m.visualTokensBefore, visual_tokens_after: m.visualTokensAfter, moved_at: m.movedAt,
         })),
       ),
-      this.moves,
+      moves,
     );
   }
 
   async listMoves(scope: Scope): Promise<PageMoveRow[]> {
     this.#open();
+    const moves = this.moves;
+    if (!moves) return [];
     const where = scopeFilter(scope);
-    const rows = await retry('listing moves', () => this.moves.query().where(where).toArray());
+    const rows = await retry('listing moves', () => moves.query().where(where).toArray());
     return rows
       .map((r) => ({
         id: String(r.id), userId: String(r.user_id), agentId: String(r.agent_id), sessionId: String(r.session_id), pageId: String(r.page_id),
@@ -263,7 +320,7 @@ class LanceStore implements MemoryStore {
 
   async deleteMoves(scope: Scope): Promise<number> {
     this.#open();
-    return deleteWhere(this.moves, scopeFilter(scope), 'moves');
+    return this.moves ? deleteWhere(this.moves, scopeFilter(scope), 'moves') : 0;
   }
 
   async deleteTombstones(scope: Scope): Promise<number> {
@@ -345,10 +402,12 @@ class LanceStore implements MemoryStore {
   }
 
   /** The full-text index, built if the table has none yet. */
-  async #ensureFtsIndex(): Promise<string> {
+  async #ensureFtsIndex(): Promise<string | undefined> {
     if (this.#ftsIndex) return this.#ftsIndex;
     const find = async () => (await retry('listing indices', () => this.pages.listIndices())).find((i) => i.columns.includes('decoded_text'))?.name;
     let name = await find();
+    // A read-only store never builds one: LanceDB searches flat without it.
+    if (!name && this.readOnly) return undefined;
     if (!name) {
       const lancedb = await loadLanceDb();
       await retry('building the full-text index', () => this.pages.createIndex('decoded_text', { config: lancedb.Index.fts(), replace: true }));
@@ -362,6 +421,7 @@ class LanceStore implements MemoryStore {
   /** Rows of the pages table the full-text index does not cover yet (added or rewritten since it was built). */
   async #unindexedRows(): Promise<{ indexed: number; unindexed: number }> {
     const name = await this.#ensureFtsIndex();
+    if (name === undefined) return { indexed: 0, unindexed: await retry('counting pages', () => this.pages.countRows()) };
     const stats = await retry('reading index statistics', () => this.pages.indexStats(name));
     return { indexed: stats?.numIndexedRows ?? 0, unindexed: stats?.numUnindexedRows ?? 0 };
   }
@@ -552,7 +612,7 @@ class LanceStore implements MemoryStore {
     this.turns.close();
     this.pages.close();
     this.tombstones.close();
-    this.moves.close();
+    this.moves?.close();
     this.meta.close();
     this.db.close();
   }

@@ -105,8 +105,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
   )
     .option('--now <iso>', 'the time to age to, e.g. 2026-12-01T00:00:00Z')
     .addOption(new Option('--strategy <s>', 'how pages fade').choices(['downsample', 'rerender']).default('downsample'))
-    .addOption(new Option('--curve <c>', 'retention curve').choices(['ebbinghaus', 'fsrs']).default('fsrs'))
-    .addOption(new Option('--ladder <l>', 'resolution ladder').choices(['ratio', 'deepseek-modes']).default('ratio'))
+    .addOption(new Option('--curve <c>', "retention curve (default: the store's, else fsrs)").choices(['ebbinghaus', 'fsrs']))
+    .addOption(new Option('--ladder <l>', "resolution ladder (default: the store's, else ratio)").choices(['ratio', 'deepseek-modes']))
     .option('--purge', 'drop faded pages without tombstones')
     .option('--json', 'print JSON')
     .action((opts) => run(() => ageCommand(opts))());

@@ -29,7 +29,7 @@ export function errorResponse(error: unknown): { status: number; body: ErrorBody
   if (InspectorRequestError.isInstance(error)) return body(error.status, error.code, error.message, error.field);
   if (OpticMemError.isInstance(error)) {
     const status =
-      error.code === 'invalid_input' || error.code === 'unknown_profile' ? 400 : error.code === 'closed' ? 503 : error.code === 'decode_failed' || error.code === 'remote_failed' ? 502 : 500;
+      error.code === 'invalid_input' || error.code === 'unknown_profile' ? 400 : error.code === 'read_only' ? 403 : error.code === 'closed' ? 503 : error.code === 'decode_failed' || error.code === 'remote_failed' ? 502 : 500;
     return body(status, error.code, error.message, error.field);
   }
   return body(500, 'internal_error', `Unexpected error: ${error instanceof Error ? error.message : String(error)}`);

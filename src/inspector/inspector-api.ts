@@ -18,6 +18,11 @@ export const MAX_SEARCH_HITS = 50;
 
 export type Params = Readonly<Record<string, string>>;
 
+/** What the inspector may change: with `allowWrite` false it only looks (decoded text is not cached either). */
+export interface Access {
+  readonly allowWrite: boolean;
+}
+
 const Id = z
   .string()
   .min(1, 'must not be empty')
@@ -270,12 +275,12 @@ export async function pagePng(memory: Memory, params: Params): Promise<Uint8Arra
   return (await pageIn(memory, scope, id)).png;
 }
 
-/** The page's text: cached on the page, or decoded now (and then cached) by the memory's decoder. */
-export async function pageText(memory: Memory, params: Params): Promise<{ id: string; text: string }> {
+/** The page's text: cached on the page, or decoded now by the memory's decoder (and cached only when writes are allowed). */
+export async function pageText(memory: Memory, params: Params, access: Access = { allowWrite: false }): Promise<{ id: string; text: string }> {
   const { id } = parseInput(PageQuery, params, 'query');
   const scope = await knownScope(memory, params, PageQuery);
   const page = await pageIn(memory, scope, id);
-  return { id, text: await memory.textOf(page, filterOf(scope)) };
+  return { id, text: await memory.textOf(page, filterOf(scope), { cache: access.allowWrite }) };
 }
 
 /** Words of the query the page highlights: letters and digits, lower-cased, unique. */
@@ -285,7 +290,7 @@ export function searchTerms(query: string): string[] {
   return [...new Set(words.filter((w) => w.length >= 2 || /[^\u0000-\u007f]/.test(w)))];
 }
 
-export async function search(memory: Memory, params: Params): Promise<{ query: string; terms: string[]; hits: SearchHit[] }> {
+export async function search(memory: Memory, params: Params, access: Access = { allowWrite: false }): Promise<{ query: string; terms: string[]; hits: SearchHit[] }> {
   if (params.q !== undefined && Buffer.byteLength(params.q, 'utf8') > MAX_SEARCH_QUERY_BYTES) {
     throw new InspectorRequestError(413, 'query_too_large', `'q' is ${Buffer.byteLength(params.q, 'utf8')} bytes; the limit is ${MAX_SEARCH_QUERY_BYTES}. Search for a few words.`, { field: 'query.q' });
   }
@@ -294,13 +299,15 @@ export async function search(memory: Memory, params: Params): Promise<{ query: s
   const filter = filterOf(scope);
   // Hits of narrower scopes share the filter and are dropped, so ask for more than k.
   const narrowerPossible = !scope.userId || !scope.agentId || !scope.sessionId;
-  const found = await memory.recall(q, { scope: filter, k: narrowerPossible ? Math.min(1000, k * 4) : k, as: 'text', rehearse: false });
+  // 'image' leaves decoding to us, so a page without cached text is read without caching it.
+  const found = await memory.recall(q, { scope: filter, k: narrowerPossible ? Math.min(1000, k * 4) : k, as: 'image', rehearse: false });
   const hits: SearchHit[] = [];
   for (const h of found) {
     if (hits.length === k) break;
     const page = await memory.get(h.pageId, filter);
     if (!page || !inScope(page, scope)) continue;
-    hits.push({ pageId: h.pageId, score: h.score, tier: h.tier, startTime: h.startTime, endTime: h.endTime, text: h.text ?? '' });
+    const text = await memory.textOf(page, filter, { cache: access.allowWrite });
+    hits.push({ pageId: h.pageId, score: h.score, tier: h.tier, startTime: h.startTime, endTime: h.endTime, text });
   }
   return { query: q, terms: searchTerms(q), hits };
 }
@@ -347,10 +354,11 @@ export async function deletePage(memory: Memory, params: Params): Promise<{ id: 
   const { id } = parseInput(PageQuery, params, 'query');
   const scope = await knownScope(memory, params, PageQuery);
   const page = await pageIn(memory, scope, id);
-  await memory.store.deletePages(filterOf(scope), [id]);
+  // The tombstone first: a failure in between leaves a tombstone and the page, never neither.
   await memory.store.addTombstones([
     { id: randomUUID(), ...scope, pageId: id, turnCount: page.turnIds.length, startTime: page.startTime, endTime: page.endTime, tier: page.tier, reason: 'deleted in the inspector', droppedAt: memory.now() },
   ]);
+  await memory.store.deletePages(filterOf(scope), [id]);
   return { id, deleted: true };
 }
 

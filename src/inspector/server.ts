@@ -1,7 +1,8 @@
 /**
  * The memory inspector: a small local web server (node:http) with a JSON API over a Memory and
- * the page that shows it. Read-only unless started with `allowWrite`; bound to loopback unless
- * a host is given.
+ * the page that shows it. Read-only unless started with `allowWrite`: a store it opens itself is
+ * opened with `readOnly` (nothing created, migrated, recovered or cached), and over a memory it
+ * is given it only looks. Bound to loopback unless a host is given.
  */
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -65,7 +66,7 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
 }
 
-type Handler = (memory: Memory, params: api.Params, req: IncomingMessage) => Promise<Reply>;
+type Handler = (memory: Memory, params: api.Params, req: IncomingMessage, access: api.Access) => Promise<Reply>;
 type Reply = { json: unknown } | { png: Uint8Array };
 interface Route {
   readonly write?: boolean;
@@ -79,10 +80,10 @@ const ROUTES: Record<string, Partial<Record<'GET' | 'POST' | 'DELETE', Route>>> 
     DELETE: { write: true, handler: async (m, p) => ({ json: await api.deleteScope(m, p) }) },
   },
   '/api/page.png': { GET: { handler: async (m, p) => ({ png: await api.pagePng(m, p) }) } },
-  '/api/page/text': { GET: { handler: async (m, p) => ({ json: await api.pageText(m, p) }) } },
+  '/api/page/text': { GET: { handler: async (m, p, _req, a) => ({ json: await api.pageText(m, p, a) }) } },
   '/api/page': { DELETE: { write: true, handler: async (m, p) => ({ json: await api.deletePage(m, p) }) } },
   '/api/page/pin': { POST: { write: true, handler: async (m, p, req) => ({ json: await api.pinPage(m, p, await readJson(req)) }) } },
-  '/api/search': { GET: { handler: async (m, p) => ({ json: await api.search(m, p) }) } },
+  '/api/search': { GET: { handler: async (m, p, _req, a) => ({ json: await api.search(m, p, a) }) } },
   '/api/timeline': { GET: { handler: async (m, p) => ({ json: await api.timeline(m, p) }) } },
 };
 
@@ -164,7 +165,13 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     if (!isUri(db) && !existsSync(db)) {
       throw new InvalidInputError('db', `No store at '${db}'. Pass the folder given to Memory.open({ path }) or to 'opticmem compress --db'.`);
     }
-    memory = await Memory.open(isUri(db) ? { uri: db } : { path: db });
+    try {
+      memory = await Memory.open({ ...(isUri(db) ? { uri: db } : { path: db }), ...(allowWrite ? {} : { readOnly: true }) });
+    } catch (error) {
+      // A folder that holds no store: name the inspector's own option.
+      if (InvalidInputError.isInstance(error) && (error.field === 'path' || error.field === 'uri')) throw new InvalidInputError('db', error.message, { cause: error });
+      throw error;
+    }
   }
   const ownsMemory = !o.memory;
   const loopback = isLoopbackHost(host);
@@ -191,7 +198,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       return;
     }
     if (path === '/api/info') {
-      sendJson(res, 200, { db: memory.store.uri, allowWrite, curve: memory.curve.name, ladder: memory.ladder.steps.map((s) => s.name), now: memory.now() });
+      sendJson(res, 200, { db: memory.store.uri, allowWrite, readOnly: memory.readOnly, curve: memory.curve.name, ladder: memory.ladder.steps.map((s) => s.name), now: memory.now() });
       return;
     }
     const methods = ROUTES[path];
@@ -209,7 +216,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       const origin = req.headers.origin;
       if (origin !== undefined && origin !== `http://${req.headers.host}`) reject(403, 'cross_origin', `Writes from '${origin}' are refused; use the inspector page at ${url}.`);
     }
-    const reply = await route.handler(memory, queryParams(q === -1 ? '' : target.slice(q + 1)), req);
+    const reply = await route.handler(memory, queryParams(q === -1 ? '' : target.slice(q + 1)), req, { allowWrite });
     if ('png' in reply) send(res, 200, { 'content-type': 'image/png' }, reply.png);
     else sendJson(res, 200, reply.json);
   };

@@ -171,7 +171,7 @@ export async function recallCommand(query: string, options: RecallCommandOptions
 }
 
 export async function statsCommand(options: { db: string; json?: boolean }): Promise<number> {
-  const store = await openLanceStore({ uri: options.db });
+  const store = await openLanceStore({ uri: options.db, readOnly: true });
   try {
     const scopes = await store.scopes();
     const rows = [];
@@ -215,7 +215,9 @@ export async function ageCommand(options: AgeCommandOptions): Promise<number> {
     now = Date.parse(options.now);
     if (Number.isNaN(now)) throw new InvalidInputError('now', `--now '${options.now}' is not a date. Pass an ISO date such as 2026-12-01T00:00:00Z.`);
   }
-  const memory = await Memory.open({ ...storeLocation(options.db), forgetting: { curve: options.curve ?? 'fsrs', ladder: options.ladder ?? 'ratio' } });
+  // Unset, the curve and ladder are the ones the store recorded (a store keeps one policy).
+  const forgetting = { ...(options.curve ? { curve: options.curve } : {}), ...(options.ladder ? { ladder: options.ladder } : {}) };
+  const memory = await Memory.open({ ...storeLocation(options.db), forgetting });
   try {
     const scope = scopeOf(options, 'read');
     const r = await memory.age({
@@ -226,7 +228,10 @@ export async function ageCommand(options: AgeCommandOptions): Promise<number> {
     });
     if (options.json) printJson(r);
     else {
-      process.stdout.write(`aged to ${new Date(r.now).toISOString()}: ${r.examined} pages, ${r.moved.length} moved, ${r.dropped.length} dropped, ${r.pinned} pinned, ${r.unchanged} unchanged\n`);
+      process.stdout.write(
+        `aged to ${new Date(r.now).toISOString()} (${memory.curve.name} curve): ${r.examined} pages, ${r.moved.length} moved, ${r.dropped.length} dropped, ${r.pinned} pinned, ${r.unchanged} unchanged` +
+          `${r.cannotShrink ? `, ${r.cannotShrink} could not shrink further` : ''}${r.repaired.length ? `, ${r.repaired.length} repaired` : ''}\n`,
+      );
       const moves = new Map<string, { n: number; before: number; after: number }>();
       for (const m of r.moved) {
         const key = `${m.from} -> ${m.to}`;
