@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
  * Makes sure a Chromium for the inspector's browser test is on this machine, the Debian way:
- * if `chromium` is on PATH, nothing happens; else, as root with apt-get, Debian's `chromium`
- * package is installed; else we say why it cannot be, and the browser test skips with that reason.
+ * if `chromium` is on PATH, nothing happens; else Debian's `chromium` package is installed with
+ * apt-get, as root or, for another user, through `sudo -n` (never prompting for a password);
+ * else we say why it cannot be, and the browser test skips with that reason.
  *
  * Run it directly (`node scripts/ensure-chromium.mjs [--strict]`) or as a vitest globalSetup,
  * which hands the result to tests through `inject('chromium')`.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,16 +17,9 @@ const NAMES = ['chromium', 'chromium-browser'];
 
 /** The first Chromium executable on PATH, or undefined. */
 export function findChromium(path = process.env.PATH ?? '') {
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    for (const name of NAMES) {
-      const file = join(dir, name);
-      try {
-        accessSync(file, constants.X_OK);
-        return file;
-      } catch {
-        // not here
-      }
-    }
+  for (const name of NAMES) {
+    const file = findExecutable(name, path);
+    if (file) return file;
   }
   return undefined;
 }
@@ -53,32 +47,46 @@ export function ensureChromium({ log = (line) => process.stderr.write(`${line}\n
   const found = findChromium();
   if (found) return { path: found };
   if (process.platform !== 'linux') return { reason: `Chromium is not on PATH and ${process.platform} has no Debian packages; install Chromium and put it on PATH.` };
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
-    return { reason: "Chromium is not on PATH and installing Debian's 'chromium' package needs root; run 'sudo apt-get install chromium'." };
-  }
   const aptGet = findExecutable('apt-get');
   if (!aptGet) return { reason: "Chromium is not on PATH and apt-get is missing, so Debian's 'chromium' package cannot be installed here." };
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  let apt = (args) => run(aptGet, args, log);
+  if (!root) {
+    // Not root: only a sudo that needs no password (-n never prompts, so a test run never hangs).
+    const sudo = findExecutable('sudo');
+    if (!sudo) return { reason: "Chromium is not on PATH, installing Debian's 'chromium' package needs root, and sudo is missing; run 'apt-get install chromium' as root." };
+    const probe = run(sudo, ['-n', 'true'], log);
+    if (!probe.ok) return { reason: `Chromium is not on PATH and installing Debian's 'chromium' package needs root, but 'sudo -n' cannot run without a password here (${tail(probe.output, 1) || 'refused'}); run 'sudo apt-get install chromium'.` };
+    apt = (args) => run(sudo, ['-n', aptGet, ...args], log);
+  }
   // Another apt run may hold the lock; wait for it rather than failing.
   const lock = ['-o', 'DPkg::Lock::Timeout=600'];
   if (!hasPackageLists()) {
-    const update = run(aptGet, [...lock, 'update'], log);
+    const update = apt([...lock, 'update']);
     if (!update.ok) return { reason: `'apt-get update' failed, so Chromium cannot be installed:\n${tail(update.output)}` };
   }
-  let install = run(aptGet, [...lock, 'install', '-y', '--no-install-recommends', 'chromium'], log);
+  let install = apt([...lock, 'install', '-y', '--no-install-recommends', 'chromium']);
   if (!install.ok) {
     // Stale package lists name versions the mirror no longer has: refresh once and retry.
-    const update = run(aptGet, [...lock, 'update'], log);
-    if (update.ok) install = run(aptGet, [...lock, 'install', '-y', '--no-install-recommends', 'chromium'], log);
+    const update = apt([...lock, 'update']);
+    if (update.ok) install = apt([...lock, 'install', '-y', '--no-install-recommends', 'chromium']);
   }
   if (!install.ok) return { reason: `'apt-get install chromium' failed:\n${tail(install.output)}` };
   const path = findChromium();
   return path ? { path } : { reason: "Debian's 'chromium' package installed, but no 'chromium' executable is on PATH." };
 }
 
-function findExecutable(name) {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+/** The first file called `name` on `path` that this user may execute (a directory or a file without x does not count). */
+export function findExecutable(name, path = process.env.PATH ?? '') {
+  for (const dir of path.split(delimiter).filter(Boolean)) {
     const file = join(dir, name);
-    if (existsSync(file)) return file;
+    try {
+      if (!statSync(file).isFile()) continue;
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not here, or not executable
+    }
   }
   return undefined;
 }
