@@ -152,7 +152,11 @@ function toColumns(update: PageUpdate): Record<string, unknown> {
     if (k === 'png') values.png = Buffer.from(v as Uint8Array);
     else if (k === 'turnIds') values.turn_ids = JSON.stringify(v);
     else if (k === 'vector') values.vector = [...(v as number[])];
-    else if (UPDATE_COLUMNS[k]) values[UPDATE_COLUMNS[k]!] = v;
+    else if (UPDATE_COLUMNS[k]) {
+      // LanceDB writes NaN and Infinity into the SQL of the update as bare words.
+      if (typeof v === 'number' && !Number.isFinite(v)) throw new InvalidInputError(`update.${k}`, `'update.${k}' is ${v}; page fields take finite numbers.`);
+      values[UPDATE_COLUMNS[k]!] = v;
+    }
   }
   return values;
 }
