@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { Memory } from '../memory/memory.js';
 import { MAX_MESSAGE_CHARS } from '../memory/messages.js';
 import { createOnnxDecoder } from '../src/decoders/onnx/index.js';
+import { ADD_REJECTS, openFailingCompaction, OVER_BUDGET, type FailingCompaction } from './support/failing-compaction.js';
 import { importWithBlocked } from './support/import-blocking.js';
 import { InvalidInputError, OpticMemError } from '../src/errors.js';
 import { opticmemMiddleware, type OpticMemContextReport } from '../src/integrations/ai-sdk.js';
@@ -300,6 +301,39 @@ describe('opticmemMiddleware input errors', () => {
     const model = wrapLanguageModel({ model: mock, middleware: opticmemMiddleware({ memory, scope }) });
     await expect(generateText({ model, prompt: 'Where is our hotel?', maxRetries: 0 })).rejects.toThrow('model unavailable');
     expect((await memory.list(scope)).turns.map((t) => t.content)).toEqual(['Our hotel is in Campo de Ourique.']);
+  });
+});
+
+describe('opticmemMiddleware when compaction fails after the turn is stored', () => {
+  let failing: FailingCompaction;
+  beforeAll(async () => {
+    failing = await openFailingCompaction();
+  });
+  afterAll(async () => failing?.close());
+
+  it('answers, keeps the turn and says why in providerMetadata, for generate and stream', async (ctx) => {
+    if (!failing.addReportsFailure) ctx.skip(ADD_REJECTS);
+    const scope = { userId: 'ines' };
+    const model = wrapLanguageModel({ model: replying('Every twenty minutes.'), middleware: opticmemMiddleware({ memory: failing.memory, scope }) });
+    const result = await generateText({ model, prompt: OVER_BUDGET, maxRetries: 0 });
+    expect(result.text).toBe('Every twenty minutes.');
+    expect(result.providerMetadata?.opticmem).toMatchObject({ storedTurns: 2, compactionFailed: expect.stringMatching(/^RemoteServiceError \(remote_failed\)/) });
+
+    const mock = new MockLanguageModelV3({
+      doStream: async () => ({
+        stream: convertArrayToReadableStream([
+          { type: 'stream-start' as const, warnings: [] },
+          { type: 'text-start' as const, id: 't1' },
+          { type: 'text-delta' as const, id: 't1', delta: 'Yes, until 01:20.' },
+          { type: 'text-end' as const, id: 't1' },
+          { type: 'finish' as const, finishReason: stop, usage },
+        ]),
+      }),
+    });
+    const streamed = streamText({ model: wrapLanguageModel({ model: mock, middleware: opticmemMiddleware({ memory: failing.memory, scope }) }), prompt: `${OVER_BUDGET} At night too?` });
+    expect(await streamed.text).toBe('Yes, until 01:20.');
+    expect((await streamed.providerMetadata)?.opticmem).toMatchObject({ storedTurns: 2, compactionFailed: expect.stringContaining('HTTP 500') });
+    expect((await failing.memory.list(scope)).turns.map((t) => t.content)).toEqual([OVER_BUDGET, 'Every twenty minutes.', `${OVER_BUDGET} At night too?`, 'Yes, until 01:20.']);
   });
 });
 

@@ -12,8 +12,11 @@ import { createAgent } from 'langchain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Memory } from '../memory/memory.js';
 import { createOnnxDecoder } from '../src/decoders/onnx/index.js';
+import { MAX_MESSAGE_CHARS } from '../memory/messages.js';
 import { InvalidInputError } from '../src/errors.js';
-import { OpticMemChatMessageHistory, opticmemMiddleware } from '../src/integrations/langchain.js';
+import { OpticMemChatMessageHistory } from '../src/integrations/langchain.js';
+import { opticmemMiddleware } from '../src/integrations/langchain-agent.js';
+import { ADD_REJECTS, openFailingCompaction, OVER_BUDGET, type FailingCompaction } from './support/failing-compaction.js';
 import { importWithBlocked } from './support/import-blocking.js';
 
 const trip = JSON.parse(readFileSync(new URL('./fixtures/conversation-en.json', import.meta.url), 'utf8')) as { role: 'user' | 'assistant'; content: string }[];
@@ -149,6 +152,33 @@ describe('OpticMemChatMessageHistory', () => {
   });
 });
 
+describe('when compaction fails after the turns are stored', () => {
+  let failing: FailingCompaction;
+  beforeAll(async () => {
+    failing = await openFailingCompaction();
+  });
+  afterAll(async () => failing?.close());
+
+  it('the history and the middleware report it and keep the turns', async (ctx) => {
+    if (!failing.addReportsFailure) ctx.skip(ADD_REJECTS);
+    const errors: Error[] = [];
+    const history = new OpticMemChatMessageHistory({ memory: failing.memory, scope: { userId: 'ines' }, onCompactionError: (e) => errors.push(e) });
+    await history.addMessages([new HumanMessage(OVER_BUDGET)]);
+    expect(errors.map((e) => e.name)).toEqual(['RemoteServiceError']);
+    expect((await failing.memory.list({ userId: 'ines' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET]);
+
+    const agent = createAgent({
+      model: new FakeListChatModel({ responses: ['Every twenty minutes.'] }),
+      tools: [],
+      middleware: [opticmemMiddleware({ memory: failing.memory, scope: { userId: 'rui' }, onCompactionError: (e) => errors.push(e) })],
+    });
+    const result = await agent.invoke({ messages: [new HumanMessage(OVER_BUDGET)] });
+    expect(text(result.messages.at(-1)!)).toBe('Every twenty minutes.');
+    expect(errors).toHaveLength(2);
+    expect((await failing.memory.list({ userId: 'rui' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET, 'Every twenty minutes.']);
+  });
+});
+
 describe('opticmemMiddleware with createAgent', () => {
   const scope = { userId: 'maya', sessionId: 'agent' };
   beforeAll(async () => {
@@ -219,6 +249,43 @@ describe('opticmemMiddleware with createAgent', () => {
     expect(stored).toEqual(['Where are the peacocks?', 'Peacocks live in the Crystal Palace gardens.', 'And the tram?', 'Peacocks live in the Crystal Palace gardens.']);
   });
 
+  it('refuses a bad scope or an oversized message before the model is called, with the typed error, losing nothing', async () => {
+    const before = await memory.list(scope);
+    const model = new FakeListChatModel({ responses: ['never sent'] });
+    const rec = recorder();
+    const emptyScope = createAgent({ model, tools: [], middleware: [opticmemMiddleware({ memory, scope: () => ({}) })] });
+    const e1 = await emptyScope.invoke({ messages: [new HumanMessage('Hello?')] }, { callbacks: [rec.handler] }).catch((e: unknown) => e);
+    expect(InvalidInputError.isInstance(e1), String(e1)).toBe(true);
+    expect(e1).toMatchObject({ field: 'options.scope()', message: expect.stringContaining('Pass at least one of userId') });
+
+    const huge = 'x'.repeat(MAX_MESSAGE_CHARS + 1);
+    const agent = createAgent({ model, tools: [], middleware: [opticmemMiddleware({ memory, scope })] });
+    const e2 = await agent.invoke({ messages: [new HumanMessage(huge)] }, { callbacks: [rec.handler] }).catch((e: unknown) => e);
+    expect(InvalidInputError.isInstance(e2), String(e2)).toBe(true);
+    expect(e2).toMatchObject({ field: 'messages.0.content', message: expect.stringContaining('Split it into several messages') });
+
+    // Neither run reached the model, and what was stored is all still there.
+    expect(rec.calls).toHaveLength(0);
+    expect(await memory.list(scope)).toEqual(before);
+  });
+
+  it('stores a reply longer than one message whole, as consecutive turns', async () => {
+    const dir2 = await mkdtemp(join(tmpdir(), 'opticmem-langchain-long-'));
+    const plain = await Memory.open({ path: dir2, autoCompact: false, decoder });
+    try {
+      const reply = 'The itinerary, day by day. '.repeat(Math.ceil((MAX_MESSAGE_CHARS * 1.5) / 27));
+      const agent = createAgent({ model: new FakeListChatModel({ responses: [reply] }), tools: [], middleware: [opticmemMiddleware({ memory: plain, scope: { userId: 'long' } })] });
+      const result = await agent.invoke({ messages: [new HumanMessage('Write out the whole itinerary.')] });
+      expect(text(result.messages.at(-1)!)).toBe(reply);
+      const turns = (await plain.list({ userId: 'long' })).turns;
+      expect(turns.map((t) => t.role)).toEqual(['user', 'assistant', 'assistant']);
+      expect(turns.slice(1).map((t) => t.content).join('')).toBe(reply);
+    } finally {
+      await plain.close();
+      await rm(dir2, { recursive: true, force: true });
+    }
+  });
+
   it('validates its options', () => {
     expect(() => opticmemMiddleware({ memory, scope: { userId: '' } })).toThrow(/'options\.scope/);
     expect(() => opticmemMiddleware({ memory, scope, budgetTokens: 0 })).toThrow(/'options\.budgetTokens': must be > 0/);
@@ -226,10 +293,16 @@ describe('opticmemMiddleware with createAgent', () => {
   });
 });
 
-describe('the opticmem/langchain entry point', () => {
-  it('resolves through package.json exports and loads no native module', () => {
-    const result = importWithBlocked('opticmem/langchain', ['@napi-rs/canvas', 'onnxruntime-node', '@lancedb/lancedb'], '@napi-rs/canvas');
+describe('the opticmem/langchain entry points', () => {
+  it('opticmem/langchain resolves through package.json exports and loads neither langchain nor a native module', () => {
+    const result = importWithBlocked('opticmem/langchain', ['langchain', '@napi-rs/canvas', 'onnxruntime-node', '@lancedb/lancedb'], 'langchain');
     expect(result.probeBlocked).toBe(true);
-    expect(result.names).toEqual(['OpticMemChatMessageHistory', 'opticmemMiddleware']);
+    expect(result.names).toEqual(['OpticMemChatMessageHistory']);
+  });
+
+  it('opticmem/langchain/agent holds the middleware and loads no native module', () => {
+    const result = importWithBlocked('opticmem/langchain/agent', ['@napi-rs/canvas', 'onnxruntime-node', '@lancedb/lancedb'], '@napi-rs/canvas');
+    expect(result.probeBlocked).toBe(true);
+    expect(result.names).toEqual(['opticmemMiddleware']);
   });
 });

@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_MESSAGE_CHARS } from '../memory/messages.js';
+import { createMcpServer } from '../src/integrations/mcp-server.js';
+import { ADD_REJECTS, openFailingCompaction, OVER_BUDGET, type FailingCompaction } from './support/failing-compaction.js';
 import { importWithBlocked } from './support/import-blocking.js';
 
 // The server is tested as clients run it: the built CLI in a child process (`npm test` builds first).
@@ -118,6 +122,20 @@ describe('opticmem mcp over stdio with the SDK client', () => {
     expect(s.structuredContent!.pages).toBeGreaterThan(0);
   });
 
+  it('refuses a message over the size limit, stores none of the call and keeps what was stored', async () => {
+    const before = (await call('stats', { userId: 'maya' })).structuredContent!;
+    const big = await call('remember', {
+      userId: 'maya',
+      messages: [
+        { role: 'user', content: 'This one is fine.' },
+        { role: 'assistant', content: 'y'.repeat(MAX_MESSAGE_CHARS + 1) },
+      ],
+    });
+    expect(big.isError).toBe(true);
+    expect(texts(big)[0]).toContain(`content must be at most ${MAX_MESSAGE_CHARS} characters; split it into several messages at messages[1].content`);
+    expect((await call('stats', { userId: 'maya' })).structuredContent).toEqual(before);
+  });
+
   it('forgets by ageing and by deleting, within the scope only', async () => {
     await call('remember', { userId: 'daniel', messages: [{ role: 'user', content: 'Daniel wants the window seat.' }] });
     const aged = await call('forget', { userId: 'maya', mode: 'age', now: '2099-01-01T00:00:00Z' });
@@ -131,6 +149,31 @@ describe('opticmem mcp over stdio with the SDK client', () => {
     expect([maya.turns, maya.pages]).toEqual([0, 0]);
     const daniel = await call('recall', { userId: 'daniel', query: 'seat' });
     expect(texts(daniel).at(-1)).toContain('Daniel wants the window seat.');
+  });
+});
+
+describe('remember when compaction fails after the messages are stored', () => {
+  let failing: FailingCompaction;
+  beforeAll(async () => {
+    failing = await openFailingCompaction();
+  });
+  afterAll(async () => failing?.close());
+
+  it('succeeds with a note, and the messages are kept', async (ctx) => {
+    if (!failing.addReportsFailure) ctx.skip(ADD_REJECTS);
+    const server = createMcpServer({ memory: failing.memory });
+    const client = new Client({ name: 'opticmem-test', version: '1.0.0' });
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await Promise.all([server.connect(a), client.connect(b)]);
+    try {
+      const r = (await client.callTool({ name: 'remember', arguments: { userId: 'ines', messages: [{ role: 'user', content: OVER_BUDGET }] } })) as Result;
+      expect(r.isError).toBeFalsy();
+      expect(r.structuredContent).toMatchObject({ stored: 1, compactionFailed: expect.stringMatching(/^RemoteServiceError \(remote_failed\).*stored as text/) });
+      expect((await failing.memory.list({ userId: 'ines' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET]);
+    } finally {
+      await client.close();
+      await server.close();
+    }
   });
 });
 

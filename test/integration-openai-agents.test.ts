@@ -1,12 +1,13 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, run, setTracingDisabled, tool, Usage, type AgentInputItem, type AgentOutputItem, type Model, type ModelRequest, type ModelResponse } from '@openai/agents';
+import { Agent, run, setTracingDisabled, tool, Usage, type AgentInputItem, type AgentOutputItem, type Model, type ModelRequest, type ModelResponse, type StreamEvent } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Memory, type MemoryOptions } from '../memory/memory.js';
 import { MAX_MESSAGE_CHARS } from '../memory/messages.js';
 import { createOnnxDecoder } from '../src/decoders/onnx/index.js';
+import { ADD_REJECTS, openFailingCompaction, OVER_BUDGET, type FailingCompaction } from './support/failing-compaction.js';
 import { importWithBlocked } from './support/import-blocking.js';
 import { InvalidInputError } from '../src/errors.js';
 import { OpticMemSession, type OpticMemSessionReport } from '../src/integrations/openai-agents.js';
@@ -34,6 +35,26 @@ class ScriptedModel implements Model {
   // eslint-disable-next-line require-yield
   async *getStreamedResponse(): AsyncIterable<never> {
     throw new Error('These tests run without streaming.');
+  }
+}
+
+/** A `Model` that streams its scripted replies word by word, as the Responses API streams text. */
+class StreamingModel implements Model {
+  readonly inputs: AgentInputItem[][] = [];
+  readonly #replies: string[];
+  constructor(replies: string[]) {
+    this.#replies = replies;
+  }
+  async getResponse(): Promise<ModelResponse> {
+    throw new Error('This model only streams.');
+  }
+  async *getStreamedResponse(request: ModelRequest): AsyncIterable<StreamEvent> {
+    this.inputs.push(structuredClone(typeof request.input === 'string' ? [{ role: 'user', content: request.input }] : request.input));
+    const text = this.#replies.shift();
+    if (text === undefined) throw new Error('The streaming model ran out of replies.');
+    yield { type: 'response_started' };
+    for (const word of text.split(/(?<= )/)) yield { type: 'output_text_delta', delta: word };
+    yield { type: 'response_done', response: { id: `resp_${this.inputs.length}`, usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, output: [{ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text }] }] } };
   }
 }
 
@@ -111,6 +132,35 @@ describe('OpticMemSession with run()', () => {
     const model2 = new ScriptedModel([[say('Yes, 08:15 on 4 April.')]]);
     await run(new Agent({ name: 'planner', instructions: 'Plan ferry trips.', model: model2, tools: [ferryTimes] }), 'Still 08:15?', { session: reopened });
     expect(model2.inputs[0]!.slice(0, 6)).toEqual(before);
+  });
+
+  it('streams a run: the text arrives in pieces and the turn is stored when the stream completes', async () => {
+    const scope = { userId: 'maya', sessionId: 'stream' };
+    const model = new StreamingModel(['The tram 28 leaves Martim Moniz every ten minutes.', 'Yes, until about 22:30.']);
+    const agent = new Agent({ name: 'planner', instructions: 'Plan tram rides.', model });
+    const session = new OpticMemSession({ memory, scope });
+
+    const streamed = await run(agent, 'How often does the 28 run?', { session, stream: true });
+    const pieces: string[] = [];
+    for await (const piece of streamed.toTextStream()) pieces.push(piece);
+    await streamed.completed;
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces.join('')).toBe('The tram 28 leaves Martim Moniz every ten minutes.');
+    expect(streamed.finalOutput).toBe('The tram 28 leaves Martim Moniz every ten minutes.');
+    expect((await memory.list(scope)).turns.map((t) => [t.role, t.content])).toEqual([
+      ['user', 'How often does the 28 run?'],
+      ['assistant', 'The tram 28 leaves Martim Moniz every ten minutes.'],
+    ]);
+
+    // The next streamed run is sent the stored turns first.
+    const next = await run(agent, 'In the evening too?', { session, stream: true });
+    await next.completed;
+    expect(next.finalOutput).toBe('Yes, until about 22:30.');
+    expect(model.inputs[1]!.map((i) => (i as { content: unknown }).content)).toEqual([
+      'How often does the 28 run?',
+      [{ type: 'output_text', text: 'The tram 28 leaves Martim Moniz every ten minutes.' }],
+      'In the evening too?',
+    ]);
   });
 
   it('hands the model compacted pages as input_image items, or as decoded text', async () => {
@@ -207,6 +257,26 @@ describe('OpticMemSession with run()', () => {
     expect(error).toMatchObject({ field: 'items.0', message: expect.stringContaining('Split it into several messages') });
 
     expect(await session.getItems()).toEqual(before);
+  });
+});
+
+describe('OpticMemSession when compaction fails after the items are stored', () => {
+  let failing: FailingCompaction;
+  beforeAll(async () => {
+    failing = await openFailingCompaction();
+  });
+  afterAll(async () => failing?.close());
+
+  it('the run succeeds, the items are kept and the failure is reported', async (ctx) => {
+    if (!failing.addReportsFailure) ctx.skip(ADD_REJECTS);
+    const errors: Error[] = [];
+    const session = new OpticMemSession({ memory: failing.memory, scope: { userId: 'ines' }, onCompactionError: (e) => errors.push(e) });
+    const agent = new Agent({ name: 'a', instructions: 'Answer.', model: new ScriptedModel([[say('Every twenty minutes.')]]) });
+    const result = await run(agent, OVER_BUDGET, { session });
+    expect(result.finalOutput).toBe('Every twenty minutes.');
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]!.name).toBe('RemoteServiceError');
+    expect((await failing.memory.list({ userId: 'ines' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET, 'Every twenty minutes.']);
   });
 });
 

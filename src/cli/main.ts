@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { OpticMemError } from '../errors.js';
+import { packageVersion } from '../internal/package-root.js';
 import { decodeCommand } from './commands/decode.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
@@ -34,7 +35,7 @@ export function exitCodeFor(error: unknown): number {
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('opticmem')
     .description('Optical long-context memory for LLM agents: render old turns to images, store them, read them back.')
-    .version('0.1.0')
+    .version(packageVersion())
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
 

@@ -29,6 +29,7 @@ import { parseScope } from '../../memory/scope.js';
 import type { Scope } from '../../memory/store/store.js';
 import { InvalidInputError, parseInput, UnknownProfileError } from '../errors.js';
 import { getProfile, listProfiles } from '../tokens/profiles/index.js';
+import { compactionFailure, describeFailure } from './add-outcome.js';
 import type { VisionTokenProfile } from '../tokens/vision-token-profile.js';
 
 type CallOptions = Parameters<NonNullable<LanguageModelMiddleware['transformParams']>>[0]['params'];
@@ -135,11 +136,12 @@ export function opticmemMiddleware(options: OpticMemMiddlewareOptions): Language
   // transformParams hands the turn to wrapGenerate/wrapStream, which receive the same params object.
   const pending = new WeakMap<CallOptions, PendingTurn>();
 
-  async function store(turn: PendingTurn, reply: string): Promise<number> {
+  async function store(turn: PendingTurn, reply: string): Promise<Stored> {
     const messages: ChatMessage[] = [...turn.messages, ...(reply ? [{ role: 'assistant' as const, content: reply }] : [])];
-    if (messages.length === 0) return 0;
-    await memory.add(messages, turn.scope);
-    return messages.length;
+    if (messages.length === 0) return NOTHING_STORED;
+    // Once add resolves the turn is stored; a compaction that failed after it is reported, not thrown.
+    const failure = compactionFailure(await memory.add(messages, turn.scope));
+    return { turns: messages.length, ...(failure ? { compactionFailed: describeFailure(failure) } : {}) };
   }
 
   return {
@@ -206,7 +208,7 @@ export function opticmemMiddleware(options: OpticMemMiddlewareOptions): Language
       if (!turn) return result;
       pending.delete(params);
       // A step that ends in tool calls is not the end of the turn; the next step repeats it.
-      const stored = result.finishReason.unified === 'tool-calls' ? 0 : await store(turn, replyText(result.content));
+      const stored = result.finishReason.unified === 'tool-calls' ? NOTHING_STORED : await store(turn, replyText(result.content));
       return { ...result, providerMetadata: { ...result.providerMetadata, opticmem: metadata(turn.report, stored) } };
     },
 
@@ -232,7 +234,7 @@ export function opticmemMiddleware(options: OpticMemMiddlewareOptions): Language
               failed = true;
             } else if (part.type === 'finish') {
               // Store before the finish part goes out, so a caller that saw the end sees the turn stored.
-              const stored = failed || part.finishReason.unified === 'tool-calls' ? 0 : await store(turn, replyText(reply));
+              const stored = failed || part.finishReason.unified === 'tool-calls' ? NOTHING_STORED : await store(turn, replyText(reply));
               controller.enqueue({ ...part, providerMetadata: { ...part.providerMetadata, opticmem: metadata(turn.report, stored) } });
               return;
             }
@@ -256,7 +258,15 @@ function resolveConsumer(consumer: string | VisionTokenProfile): 'text' | Vision
   }
 }
 
-function metadata(report: OpticMemContextReport, stored: number) {
+/** What a call stored: its turns, and why older turns could not be compacted, if they could not. */
+interface Stored {
+  readonly turns: number;
+  readonly compactionFailed?: string;
+}
+
+const NOTHING_STORED: Stored = { turns: 0 };
+
+function metadata(report: OpticMemContextReport, stored: Stored) {
   return {
     usedTokens: report.usedTokens,
     savedTokens: report.savedTokens,
@@ -265,7 +275,8 @@ function metadata(report: OpticMemContextReport, stored: number) {
     recalledPages: report.pages.filter((p) => p.recalled).length,
     turns: report.turns,
     adopted: report.adopted,
-    storedTurns: stored,
+    storedTurns: stored.turns,
+    ...(stored.compactionFailed ? { compactionFailed: stored.compactionFailed } : {}),
   };
 }
 

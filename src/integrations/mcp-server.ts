@@ -11,6 +11,8 @@ import { MAX_MESSAGE_CHARS } from '../../memory/messages.js';
 import { parseScope, ScopeSchema, spanWithinUser } from '../../memory/scope.js';
 import type { Scope } from '../../memory/store/store.js';
 import { InvalidInputError, OpticMemError, parseInput } from '../errors.js';
+import { packageVersion } from '../internal/package-root.js';
+import { compactionFailure, describeFailure } from './add-outcome.js';
 
 export interface McpServerOptions {
   readonly memory: Memory;
@@ -109,7 +111,7 @@ export class OpticMemMcpServer extends McpServer {
 
   constructor(options: McpServerOptions) {
     const o = parseInput(OptionsSchema, options, 'options');
-    super({ name: o.name ?? 'opticmem', version: o.version ?? '0.1.0' });
+    super({ name: o.name ?? 'opticmem', version: o.version ?? packageVersion() });
     this.#memory = o.memory;
     this.#defaultScope = o.defaultScope;
     this.registerTool(
@@ -123,11 +125,13 @@ export class OpticMemMcpServer extends McpServer {
       this.#guard(async (args) => {
         const scope = this.#scopeOf(args);
         const result = await this.#memory.add(args.messages, scope);
+        // The messages are stored once add resolves; a failed compaction is news, not a failed call.
+        const failure = compactionFailure(result);
         return json({
           stored: result.turnIds.length,
           scope,
           ...(result.compacted ? { compacted: { turns: result.compacted.turnsCompacted, pages: result.compacted.pagesWritten, textTokens: result.compacted.textTokens, visualTokens: result.compacted.visualTokens } } : {}),
-          ...(result.compactionError ? { compactionError: result.compactionError.message } : {}),
+          ...(failure ? { compactionFailed: `${describeFailure(failure)} The messages are stored as text; compacting them into pages is retried on the next remember.` } : {}),
         });
       }),
     );

@@ -27,6 +27,7 @@ import type { Scope, TurnRow } from '../../memory/store/store.js';
 import { InvalidInputError, parseInput, UnknownProfileError } from '../errors.js';
 import { getProfile, listProfiles } from '../tokens/profiles/index.js';
 import type { VisionTokenProfile } from '../tokens/vision-token-profile.js';
+import { reportCompactionFailure } from './add-outcome.js';
 
 export interface OpticMemSessionOptions {
   readonly memory: Memory;
@@ -42,6 +43,11 @@ export interface OpticMemSessionOptions {
   readonly imageDetail?: 'low' | 'high' | 'auto';
   /** Called on every `getItems` with what the history cost and saved. */
   readonly onContext?: (report: OpticMemSessionReport) => void;
+  /**
+   * Called when items were stored but compacting older turns into pages failed (they stay as
+   * text; the next add retries). Default: a process warning. `addItems` still resolves.
+   */
+  readonly onCompactionError?: (error: Error) => void;
 }
 
 /** What one `getItems` cost: tokens as the consumer counts them, and what text would have cost more. */
@@ -62,6 +68,7 @@ const OptionsSchema = z
     budgetTokens: z.number().int('budgetTokens must be a whole number').positive('budgetTokens must be > 0').optional(),
     imageDetail: z.enum(['low', 'high', 'auto']).optional(),
     onContext: z.function().optional(),
+    onCompactionError: z.function().optional(),
   })
   .strict();
 
@@ -87,6 +94,7 @@ export class OpticMemSession implements Session {
   readonly #consumer: VisionTokenProfile;
   readonly #imageDetail: 'low' | 'high' | 'auto' | undefined;
   readonly #onContext: OpticMemSessionOptions['onContext'];
+  readonly #onCompactionError: OpticMemSessionOptions['onCompactionError'];
 
   constructor(options: OpticMemSessionOptions) {
     const o = parseInput(OptionsSchema, options, 'options');
@@ -97,6 +105,7 @@ export class OpticMemSession implements Session {
     this.#consumer = resolveConsumer(o.consumer ?? DEFAULT_CONSUMER);
     this.#imageDetail = o.imageDetail;
     this.#onContext = o.onContext as OpticMemSessionOptions['onContext'];
+    this.#onCompactionError = o.onCompactionError as OpticMemSessionOptions['onCompactionError'];
   }
 
   /** The scope's sessionId, or a stable id made from the scope when it has none. */
@@ -131,7 +140,7 @@ export class OpticMemSession implements Session {
         );
       }
     });
-    await this.memory.add(messages, this.scope);
+    reportCompactionFailure(await this.memory.add(messages, this.scope), this.#onCompactionError);
   }
 
   /** Remove and return the newest hot item; undefined when every item has moved into pages. */

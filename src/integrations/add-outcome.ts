@@ -1,0 +1,34 @@
+/**
+ * What the integrations say after `memory.add`: the turns are stored once `add` resolves, even
+ * when compacting older turns into pages failed afterwards (the turns stay hot, and the next
+ * `add` or `compact` tries again). Such a failure is reported, never turned into a failed call.
+ */
+import type { AddResult } from '../../memory/memory.js';
+import { OpticMemError } from '../errors.js';
+
+/** An `add` result that may say its compaction failed after the turns were committed. */
+type AddOutcome = AddResult & { readonly compactionError?: unknown };
+
+/** The compaction failure `add` reported, if any. */
+export function compactionFailure(result: AddResult): Error | undefined {
+  const error = (result as AddOutcome).compactionError;
+  if (error === undefined || error === null) return undefined;
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** One line for people and logs: `StoreError (store_failed): ...`. */
+export function describeFailure(error: Error): string {
+  return OpticMemError.isInstance(error) ? `${error.name} (${error.code}${error.field ? `, field '${error.field}'` : ''}): ${error.message}` : `${error.name}: ${error.message}`;
+}
+
+/**
+ * Hands a compaction failure to the caller's handler; without one it becomes a process warning,
+ * so it is seen without failing a call whose turns were stored.
+ */
+export function reportCompactionFailure(result: AddResult, onCompactionError: ((error: Error) => void) | undefined): Error | undefined {
+  const error = compactionFailure(result);
+  if (!error) return undefined;
+  if (onCompactionError) onCompactionError(error);
+  else process.emitWarning(`opticmem stored the turns but could not compact older turns into pages; they stay as text and the next add retries. ${describeFailure(error)}`, { code: 'OPTICMEM_COMPACTION_FAILED' });
+  return error;
+}
