@@ -1,8 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../src/cli/main.js';
+import { OPENAI_OCR_PROMPTS } from '../src/decoders/openai-decoder.js';
+import { startFakeOpenAIServer } from './support/fake-openai-server.js';
 
 // The CLI is tested as users run it: the built bin in a child process (`npm test` builds first).
 const bin = join(import.meta.dirname, '..', 'bin', 'opticmem.js');
@@ -14,7 +17,25 @@ function cli(args: string[], input?: string) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The CLI in a child process without blocking this one, for tests that serve HTTP to it. */
+function cliAsync(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 const chat = join(import.meta.dirname, 'fixtures', 'conversation-en.json');
+const version = (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 describe('opticmem CLI', () => {
   it('renders a chat to pages and decodes one back', () => {
@@ -133,9 +154,20 @@ describe('opticmem CLI', () => {
     expect(existsSync(join(dir, 'memory:'))).toBe(false);
   });
 
-  it('runs the demo offline: pages, store, recall, context, ageing', () => {
-    const r = cli(['demo', '--out', join(dir, 'demo'), '--json']);
+  it('runs the demo offline: pages, store, recall, context, ageing; as JSON and as a table', async () => {
+    const [r, table] = await Promise.all([cliAsync(['demo', '--out', join(dir, 'demo'), '--json']), cliAsync(['demo', '--out', join(dir, 'demo-table')])]);
     expect(r.code, r.stderr).toBe(0);
+    expect(table.code, table.stderr).toBe(0);
+    // The table a person reads: one row per stage, the same stages the JSON holds.
+    const lines = table.stdout.split('\n');
+    const header = lines.findIndex((l) => /^stage\s+pages\s+text tok\s+visual tok\s+ratio\s+tokens saved\s+fidelity\s+decode s$/.test(l));
+    expect(header, table.stdout).toBeGreaterThan(0);
+    expect(lines[header + 1]).toMatch(/^-+( +-+){7}$/);
+    const stages = lines.slice(header + 2).filter((l) => /^(render|memory)/.test(l));
+    expect(stages.map((l) => l.split(/\s{2,}/)[0])).toEqual((JSON.parse(r.stdout) as { rows: { stage: string }[] }).rows.map((x) => x.stage));
+    expect(stages[0]).toMatch(/^render lossless \(10x\)\s+\d+\s+\d+\s+\d+\s+\d+\.\dx\s+\d+\.\d%\s+9\d\.\d\d%\s+\d+\.\d$/);
+    expect(table.stdout).toMatch(/3\. Recall: "How much does the apartment in Campo de Ourique cost per night\?"\n {3}page [0-9a-f]{8} \(lossless, score [\d.]+\): ".*165/);
+    expect(table.stdout).toMatch(/\ndone in \d+ s\n$/);
     const demo = JSON.parse(r.stdout) as {
       rows: { stage: string; visualTokens: number; textTokens: number; fidelity: number }[];
       recall: { excerpt: string };
@@ -152,5 +184,99 @@ describe('opticmem CLI', () => {
     // Pages fade: a year later the store holds fewer visual tokens than when written.
     expect(demo.ageing.at(-1)!.visualTokens).toBeLessThan(stage('memory pages').visualTokens);
     expect(existsSync(join(dir, 'demo', 'lossless-10x-page-1.png'))).toBe(true);
+  });
+
+  it('answers --help for every command and --version from package.json', () => {
+    const names = buildProgram(() => {}).commands.map((c) => c.name());
+    expect(names).toEqual(expect.arrayContaining(['demo', 'render', 'decode', 'compress', 'recall', 'age', 'stats', 'export', 'import', 'eval', 'mcp', 'inspect']));
+    for (const name of names) {
+      const r = cli([name, '--help']);
+      expect(r.code, name).toBe(0);
+      expect(r.stdout, name).toMatch(new RegExp(`^Usage: opticmem ${name} `));
+      expect(r.stdout, name).toMatch(/-h, --help +display help for command/);
+    }
+    expect(cli(['--version']).stdout.trim()).toBe(version);
+  });
+
+  it('decodes through an OpenAI-compatible endpoint with --decoder openai, and exits 3 when it fails', async () => {
+    const server = await startFakeOpenAIServer();
+    try {
+      const page = join(dir, 'remote.png');
+      expect(cli(['render', '-', '--out', page, '--json'], 'The 7:45 train to Sintra leaves from Rossio.').code).toBe(0);
+      server.reply({ text: 'User: The 7:45 train to Sintra leaves from Rossio.' });
+      const local = { ...process.env, OPENAI_API_KEY: '' };
+      const r = await cliAsync(['decode', page, '--decoder', 'openai', '--base-url', server.baseURL, '--model', 'deepseek-ai/DeepSeek-OCR', '--json'], local);
+      expect(r.code, r.stderr).toBe(0);
+      const decoded = JSON.parse(r.stdout) as { text: string; path: string; decoder: string };
+      expect(decoded).toMatchObject({ text: 'User: The 7:45 train to Sintra leaves from Rossio.', path: 'remote', decoder: 'openai:deepseek-ai/DeepSeek-OCR' });
+      const sent = server.requests[0]!;
+      const body = sent.body as { model: string; messages: { content: { type: string; text?: string; image_url?: { url: string } }[] }[] };
+      expect(body.model).toBe('deepseek-ai/DeepSeek-OCR');
+      expect(body.messages[0]!.content.find((c) => c.type === 'text')!.text).toBe(OPENAI_OCR_PROMPTS['deepseek-ocr']);
+      expect(body.messages[0]!.content.find((c) => c.type === 'image_url')!.image_url!.url).toBe(`data:image/png;base64,${readFileSync(page).toString('base64')}`);
+      // A local server started without keys gets a placeholder; a set OPENAI_API_KEY is sent as is.
+      expect(sent.headers.authorization).toBe('Bearer none');
+      const withKey = await cliAsync(['decode', page, '--decoder', 'openai', '--base-url', server.baseURL, '--model', 'gpt-4o', '--prompt', 'generic'], { ...process.env, OPENAI_API_KEY: 'sk-test' });
+      expect(withKey.code, withKey.stderr).toBe(0);
+      expect(server.requests[1]!.headers.authorization).toBe('Bearer sk-test');
+      expect((server.requests[1]!.body as typeof body).messages[0]!.content.find((c) => c.type === 'text')!.text).toBe(OPENAI_OCR_PROMPTS.generic);
+
+      server.reply({ status: 500, message: 'The OCR server is down.' });
+      const failed = await cliAsync(['decode', page, '--decoder', 'openai', '--base-url', server.baseURL, '--model', 'deepseek-ai/DeepSeek-OCR'], local);
+      expect(failed.code).toBe(3);
+      expect(failed.stderr).toMatch(/RemoteServiceError: The endpoint at http:\/\/127\.0\.0\.1:\d+\/v1 \(model 'deepseek-ai\/DeepSeek-OCR'\) answered HTTP 500: The OCR server is down/);
+
+      const usage: [string[], RegExp][] = [
+        [['decode', page, '--decoder', 'openai'], /--decoder openai needs --model/],
+        [['decode', page, '--model', 'gpt-4o'], /--model only applies to a remote decoder\. Add --decoder openai/],
+        [['decode', page, '--decoder', 'tesseract'], /argument 'tesseract' is invalid\. Allowed choices are onnx, openai/],
+      ];
+      for (const [args, message] of usage) {
+        const u = await cliAsync(args, local);
+        expect(u.code, args.join(' ')).toBe(2);
+        expect(u.stderr, args.join(' ')).toMatch(message);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('read-only commands refuse a missing store with exit 2 and create nothing; an unusable store path exits 4', () => {
+    const missing = join(dir, 'no-such-store');
+    for (const args of [['stats'], ['recall', 'Porto'], ['age'], ['export', '--user', 'maya']]) {
+      const r = cli([...args, '--db', missing]);
+      expect(r.code, args[0]).toBe(2);
+      expect(r.stderr, args[0]).toMatch(/No store at '.*no-such-store'\. Pass the folder given to 'opticmem compress --db'/);
+    }
+    expect(existsSync(missing)).toBe(false);
+
+    const notAStore = join(dir, 'plain-folder');
+    mkdirSync(notAStore);
+    const empty = cli(['stats', '--db', notAStore]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/holds no opticmem store/);
+
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a folder');
+    const r = cli(['stats', '--db', file]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/^opticmem: StoreError: Cannot use '.*a-file' as a store folder \((EEXIST|ENOTDIR)\)/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack
+  });
+
+  it('draws a progress bar on a terminal that never runs past its total, and none into piped output', (ctx) => {
+    // util-linux's `script` gives the CLI a terminal for stderr while stdout goes to a file.
+    if (spawnSync('script', ['--version'], { encoding: 'utf8' }).status !== 0) ctx.skip('no `script` command to run the CLI on a pseudo-terminal');
+    const out = join(dir, 'bar.txt');
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} render ${JSON.stringify(chat)} --profile deepseek-ocr:tiny --ratio 10 --out ${JSON.stringify(join(dir, 'bar.png'))} > ${JSON.stringify(out)}`;
+    const r = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const counts = [...r.stdout.matchAll(/render \[[^\]]*\] (\d+)\/(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    expect(counts.length, r.stdout).toBeGreaterThan(0);
+    for (const [value, total] of counts) expect(value).toBeLessThanOrEqual(total);
+    expect(counts.at(-1)![1]).toBeGreaterThan(1);
+    const table = readFileSync(out, 'utf8');
+    expect(table).toMatch(/^page\s+size/);
+    expect(table).not.toContain('[');
   });
 });

@@ -176,7 +176,11 @@ async function connect(options: LanceStoreOptions): Promise<Connection> {
 
 export async function openLanceStore(options: LanceStoreOptions): Promise<MemoryStore> {
   if (options.readOnly) return openReadOnly(options);
-  if (!isUri(options.uri)) await mkdir(options.uri, { recursive: true });
+  if (!isUri(options.uri)) {
+    await mkdir(options.uri, { recursive: true }).catch((cause: NodeJS.ErrnoException) => {
+      throw new StoreError(`Cannot use '${options.uri}' as a store folder (${cause.code ?? cause.message}). Pass a folder path that is not a file and is writable.`, { cause });
+    });
+  }
   const db = await connect(options);
   // Creating tables, migrating and writing the schema version happen under a lock so two
   // processes opening a new store at once cannot overwrite each other's tables.

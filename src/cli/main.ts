@@ -2,12 +2,13 @@
  * The `opticmem` command line. Exit codes: 0 success, 1 unexpected failure, 2 invalid input or
  * usage, 3 a model or decoder failed, 4 the store failed.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { OpticMemError } from '../errors.js';
 import { packageVersion } from '../internal/package-root.js';
 import { decodeCommand } from './commands/decode.js';
+import { DECODERS } from './decoder-flags.js';
 import { demoCommand } from './commands/demo.js';
-import { evalCommand } from './commands/eval.js';
+import { BENCHMARKS, evalCommand } from './commands/eval.js';
 import { exportCommand, importCommand } from './commands/export-import.js';
 import { DEFAULT_INSPECTOR_PORT, inspectCommand, parsePort } from './commands/inspect.js';
 import { ageCommand, compressCommand, recallCommand, statsCommand } from './commands/memory-commands.js';
@@ -64,9 +65,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('decode')
-    .description('Read a page PNG back into text with the local OCR model.')
+    .description('Read a page PNG back into text with the local OCR model, or with a remote vision model (--decoder openai).')
     .argument('<page.png>', 'page image')
     .option('--no-geometry', 'ignore embedded line geometry and run text detection')
+    .addOption(new Option('--decoder <d>', 'onnx: the local OCR model; openai: an OpenAI-compatible vision endpoint (key from OPENAI_API_KEY)').choices(DECODERS).default('onnx'))
+    .option('--base-url <url>', "endpoint root for --decoder openai, e.g. http://127.0.0.1:8000/v1 (vLLM); default OPENAI_BASE_URL, else OpenAI's API")
+    .option('--model <name>', 'model for --decoder openai, e.g. deepseek-ai/DeepSeek-OCR or gpt-4o')
+    .option('--prompt <p>', "prompt for --decoder openai: 'deepseek-ocr' (default), 'generic' (for GPT-4o, Qwen-VL) or the prompt text")
     .option('--json', 'print JSON with lines, confidences and timing')
     .action((file, opts) => run(() => decodeCommand(file, opts))());
 
@@ -159,11 +164,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('eval')
-    .description('Run a benchmark: compression (fidelity vs ratio).')
-    .argument('<benchmark>', 'compression')
-    .option('--quick', 'a small sample (seconds instead of minutes)')
-    .option('--json', 'print JSON')
-    .option('--out <dir>', 'results folder', 'eval/results')
+    .description(
+      'Run a benchmark: compression (fidelity vs ratio), memory (compaction, recall@k, context tokens, latency) or forgetting (ageing policies over simulated months). ' +
+        'Data comes from OPTICMEM_DATA_DIR (default ../shared/data beside the package), else from the small conversations the package ships.',
+    )
+    .addArgument(new Argument('<benchmark>', 'which benchmark').choices(BENCHMARKS))
+    .option('--quick', 'a small sample (minutes instead of hours; forgetting takes under a minute)')
+    .option('--json', 'print the results as JSON on stdout (progress goes to stderr)')
+    .option('--out <dir>', 'folder for the result files (Markdown, JSON, charts)', 'eval/results')
     .action((name, opts) => run(() => evalCommand(name, opts))());
 
   return program;

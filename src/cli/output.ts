@@ -20,17 +20,26 @@ export interface Progress {
   stop(): void;
 }
 
-/** A progress bar on stderr when it is a terminal; silent otherwise (pipes, CI, --json). */
+/**
+ * A progress bar on stderr when it is a terminal; silent otherwise (pipes, CI, --json). `total`
+ * may be an estimate: a bar that passes it grows instead of running over.
+ */
 export function progressBar(label: string, total: number, enabled = process.stderr.isTTY === true): Progress {
   if (!enabled) return { tick() {}, setTotal() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
     { format: `${label} [{bar}] {value}/{total} {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(total, 0);
+  let value = 0;
+  let max = Math.max(1, total);
+  bar.start(max, 0);
   return {
-    tick: (n = 1) => bar.increment(n),
-    setTotal: (t) => bar.setTotal(t),
+    tick: (n = 1) => {
+      value += n;
+      if (value > max) bar.setTotal((max = value));
+      bar.increment(n);
+    },
+    setTotal: (t) => bar.setTotal((max = Math.max(t, value))),
     stop: () => bar.stop(),
   };
 }

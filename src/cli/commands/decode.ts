@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { decode } from '../../codec/codec.js';
-import { createOnnxDecoder } from '../../decoders/onnx/index.js';
 import { InvalidInputError } from '../../errors.js';
+import { decoderFromFlags, type DecoderFlags } from '../decoder-flags.js';
 import { printJson } from '../output.js';
 
-export interface DecodeCommandOptions {
+export interface DecodeCommandOptions extends DecoderFlags {
   json?: boolean;
   geometry?: boolean;
 }
@@ -16,7 +16,7 @@ export async function decodeCommand(file: string, options: DecodeCommandOptions)
   } catch (cause) {
     throw new InvalidInputError('file', `Cannot read '${file}'. Pass the path of a PNG page.`, { cause });
   }
-  const decoder = createOnnxDecoder();
+  const decoder = decoderFromFlags(options);
   try {
     const result = await decode(png, { decoder, ...(options.geometry === false ? { useGeometry: false } : {}) });
     if (options.json) {

@@ -112,7 +112,10 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
       const scope = { userId: 'maya', sessionId: 'portugal-trip' };
       log(`\n2. Store and compact (LanceDB at ${storeDir}, ${MEMORY_PROFILE} pages, hot budget 400 tokens)`);
       await memory.add(turns.map((t, i) => ({ role: t.role as 'user' | 'assistant', content: t.content, createdAt: clock - (turns.length - i) * 600_000 })), scope);
-      const compacted = await memory.compact(scope);
+      const showBar = !options.json && process.stderr.isTTY === true;
+      const bar = progressBar('compact', Math.ceil(Math.max(0, fullTokens - 400) / (memory.tiers.lossless.ratio * 256)), showBar);
+      const compacted = await memory.compact(scope, { onProgress: (e) => e.phase === 'rendering' && bar.tick() });
+      bar.stop();
       const listed = await memory.list(scope);
       const compactedTurns = turns.slice(0, compacted.turnsCompacted);
       const sourceOfPages = compactedTurns.map((t) => `${labelFor(t)} ${t.content}`).join('\n');

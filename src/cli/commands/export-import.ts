@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { Memory, type MemoryExport } from '../../../memory/memory.js';
 import type { Scope } from '../../../memory/store/store.js';
 import { InvalidInputError } from '../../errors.js';
+import { requireExistingStore } from '../existing-store.js';
 import { printJson } from '../output.js';
 import { readInput } from '../read-chat.js';
 import { scopeOf, storedScope, storeLocation, type ScopeFlags } from './memory-commands.js';
@@ -14,6 +15,7 @@ export interface ExportCommandOptions extends ScopeFlags {
 }
 
 export async function exportCommand(options: ExportCommandOptions): Promise<number> {
+  requireExistingStore(options.db);
   const memory = await Memory.open({ ...storeLocation(options.db), autoCompact: false });
   try {
     // Flags left out span (--user maya is all of maya's rows); without flags the whole store is

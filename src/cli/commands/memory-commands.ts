@@ -5,6 +5,7 @@ import { openLanceStore } from '../../../memory/store/index.js';
 import { spanWithinUser } from '../../../memory/scope.js';
 import type { Scope } from '../../../memory/store/store.js';
 import { InvalidInputError } from '../../errors.js';
+import { requireExistingStore } from '../existing-store.js';
 import { readInput } from '../read-chat.js';
 import { pct, printJson, printTable, progressBar } from '../output.js';
 
@@ -148,6 +149,7 @@ export interface RecallCommandOptions extends ScopeFlags {
 }
 
 export async function recallCommand(query: string, options: RecallCommandOptions): Promise<number> {
+  requireExistingStore(options.db);
   const memory = await Memory.open({ ...storeLocation(options.db), autoCompact: false });
   try {
     // Without scope flags the shell user searches their whole store, scope by scope.
@@ -171,6 +173,7 @@ export async function recallCommand(query: string, options: RecallCommandOptions
 }
 
 export async function statsCommand(options: { db: string; json?: boolean }): Promise<number> {
+  requireExistingStore(options.db);
   const store = await openLanceStore({ uri: options.db, readOnly: true });
   try {
     const scopes = await store.scopes();
@@ -215,6 +218,7 @@ export async function ageCommand(options: AgeCommandOptions): Promise<number> {
     now = Date.parse(options.now);
     if (Number.isNaN(now)) throw new InvalidInputError('now', `--now '${options.now}' is not a date. Pass an ISO date such as 2026-12-01T00:00:00Z.`);
   }
+  requireExistingStore(options.db);
   // Unset, the curve and ladder are the ones the store recorded (a store keeps one policy).
   const forgetting = { ...(options.curve ? { curve: options.curve } : {}), ...(options.ladder ? { ladder: options.ladder } : {}) };
   const memory = await Memory.open({ ...storeLocation(options.db), forgetting });

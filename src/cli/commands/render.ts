@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
-import { encode, type EncodedPage } from '../../codec/codec.js';
+import { encode, resolveProfile, type EncodedPage } from '../../codec/codec.js';
 import { createOnnxDecoder } from '../../decoders/onnx/index.js';
+import { createO200kTokenizer } from '../../tokens/text-tokenizer.js';
+import type { RenderTurn } from '../../../renderers/text-layout.js';
 import { parseChat, readInput } from '../read-chat.js';
 import { pct, printJson, printTable, progressBar } from '../output.js';
 
@@ -21,10 +23,19 @@ export function pagePath(out: string, index: number): string {
   return `${out.slice(0, dot)}-${index + 1}${out.slice(dot)}`;
 }
 
+/** Pages the text needs on the profile's largest canvas: the bar's starting total. */
+function estimatePages(turns: readonly RenderTurn[], options: RenderCommandOptions): number {
+  const profile = resolveProfile(options.profile);
+  const perPage = Math.max(...profile.sizes().map((s) => profile.tokensFor(s.width, s.height)));
+  const tokens = createO200kTokenizer().count(turns.map((t) => t.content).join('\n'));
+  return Math.max(1, Math.ceil(tokens / (options.ratio * perPage)));
+}
+
 export async function renderCommand(file: string, options: RenderCommandOptions): Promise<number> {
   const turns = parseChat(await readInput(file));
   const decoder = options.verify ? createOnnxDecoder() : undefined;
-  const bar = progressBar('render', 1, !options.json && process.stderr.isTTY === true);
+  const showBar = !options.json && process.stderr.isTTY === true;
+  const bar = progressBar('render', showBar ? estimatePages(turns, options) : 1, showBar);
   try {
     const pages = await encode(turns, {
       ratio: options.ratio,
