@@ -11,8 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateText, wrapLanguageModel, type ModelMessage } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
-import { Memory } from '../src/index.js';
-import { opticmemMiddleware, type OpticMemContextReport } from '../src/integrations/ai-sdk.js';
+import { Memory } from 'opticmem';
+import { opticmemMiddleware, type OpticMemContextReport } from 'opticmem/ai-sdk';
+
+/** A fact this example shows; a false one fails the run (exit code 1). */
+function check(ok: boolean, fact: string): void {
+  console.log(`${ok ? 'ok' : 'FAILED'}: ${fact}`);
+  if (!ok) process.exitCode = 1;
+}
 
 const conversation = JSON.parse(await readFile(new URL('./data/demo-conversation.json', import.meta.url), 'utf8')) as { role: 'user' | 'assistant'; content: string }[];
 const dir = await mkdtemp(join(tmpdir(), 'opticmem-ai-sdk-chat-'));
@@ -64,7 +70,10 @@ try {
   const { turns, pages } = await memory.list({ userId: 'maya' });
   const paged = new Set(pages.flatMap((p) => p.turnIds)).size;
   console.log(`\nstored: ${turns.length} recent turns as text + ${paged} older turns on ${pages.length} page(s); ${messages.length} messages were said, each stored once`);
-  console.log(`history tokens over all calls: ${asTextTokens} as plain text vs ${sentTokens} through opticmem (${(asTextTokens / Math.max(1, sentTokens)).toFixed(1)}x fewer)`);
+  console.log(`history tokens over all calls: ${asTextTokens} as plain text vs ${sentTokens} through opticmem (${(asTextTokens / Math.max(1, sentTokens)).toFixed(1)}x fewer)\n`);
+  check(turns.length + paged === messages.length, `every message said is stored exactly once (${turns.length} + ${paged} of ${messages.length})`);
+  check(pages.length > 0 && seen.some((s) => s.images > 0), 'older turns went onto pages and later calls showed the model page images');
+  check(sentTokens < asTextTokens, 'the memory context cost fewer tokens than sending the history as text');
 } finally {
   await memory.close();
   await rm(dir, { recursive: true, force: true });

@@ -9,7 +9,13 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Memory, type ChatMessage } from '../src/index.js';
+import { Memory, type ChatMessage } from 'opticmem';
+
+/** A fact this example shows; a false one fails the run (exit code 1). */
+function check(ok: boolean, fact: string): void {
+  console.log(`${ok ? 'ok' : 'FAILED'}: ${fact}`);
+  if (!ok) process.exitCode = 1;
+}
 
 const log = await readFile(new URL('./data/support-chat.jsonl', import.meta.url), 'utf8');
 const messages = log
@@ -63,8 +69,10 @@ try {
   const question = 'derailleur hanger part number';
   const [hit] = await memory.recall(question, { scope, k: 1 });
   const answer = hit?.text?.match(/CH-\d+-[A-Z]+/)?.[0];
-  console.log(`\nrecall "${question}": page ${hit?.pageId ?? '-'} -> ${answer ?? 'not found'}`);
-  if (!answer) process.exitCode = 1;
+  console.log(`\nrecall "${question}": page ${hit?.pageId ?? '-'} -> ${answer ?? 'not found'}\n`);
+  check(result.pagesWritten > 0 && after < before, `the log takes fewer tokens as pages plus recent text (${after} vs ${before})`);
+  check((result.meanFidelity ?? 0) >= 0.98, 'the pages read back at 98% fidelity or better');
+  check(answer !== undefined, 'recall answers the question from a page');
 } finally {
   await memory.close();
   await rm(dir, { recursive: true, force: true });

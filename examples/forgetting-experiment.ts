@@ -10,7 +10,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Memory, pageRetention, type ChatMessage } from '../src/index.js';
+import { Memory, pageRetention, type ChatMessage } from 'opticmem';
+
+/** A fact this example shows; a false one fails the run (exit code 1). */
+function check(ok: boolean, fact: string): void {
+  console.log(`${ok ? 'ok' : 'FAILED'}: ${fact}`);
+  if (!ok) process.exitCode = 1;
+}
 
 const DAY = 86_400_000;
 const start = Date.UTC(2025, 0, 6, 18, 30);
@@ -67,24 +73,40 @@ try {
     ['3 years', 3 * 365],
     ['20 years', 20 * 365],
   ];
+  let recalled = '';
+  let rehearsedAhead = true;
+  let neverGrew = true;
+  const lastHeld = new Map<string, number>();
+  let final: Record<string, Awaited<ReturnType<typeof held>>> = {};
   for (const [name, days] of checkpoints) {
     now = start + days * DAY;
     const result = await memory.age({ now });
     console.log(`+${name}: ${result.moved.length} moved, ${result.dropped.length} dropped`);
     for (const m of result.moved) console.log(`  ${owner.get(m.pageId)}: ${m.from} -> ${m.to} at retention ${m.retention.toFixed(2)}: ${m.visualTokensBefore} -> ${m.visualTokensAfter} visual tokens`);
     for (const d of result.dropped) console.log(`  ${owner.get(d.pageId)}: ${d.tier} -> dropped at retention ${d.retention.toFixed(2)} (a tombstone remains)`);
+    final = {};
     for (const [who, scope] of Object.entries(users)) {
       const h = await held(scope);
+      final[who] = h;
+      neverGrew &&= h.text + h.visual <= (lastHeld.get(who) ?? Infinity);
+      lastHeld.set(who, h.text + h.visual);
       console.log(`  ${scope.userId.padEnd(4)} (${who.padEnd(9)}) tier ${h.tier.padEnd(10)} retention ${h.retention.toFixed(2)}  tokens held ${h.text + h.visual}`);
     }
+    if (days > 30) rehearsedAhead &&= final.rehearsed!.retention >= final.untouched!.retention && final.rehearsed!.visual >= final.untouched!.visual;
     if (days === 30) {
       // A question one month on: the recall is a rehearsal for Maya's page only.
       const hits = await memory.recall('what is the dinghy called and which shed is it in?', { scope: users.rehearsed, k: 1 });
+      recalled = hits[0]?.text ?? '';
       console.log(`  maya asks about the dinghy: ${hits.length} page recalled, "${(hits[0]?.text ?? '').slice(0, 60)}..."`);
       const page = (await memory.list(users.rehearsed)).pages[0]!;
       console.log(`  its strength is now ${page.strength.toFixed(1)} days (Leo's is still ${(await memory.list(users.untouched)).pages[0]!.strength.toFixed(1)})`);
     }
   }
+  console.log();
+  check(recalled.includes('dinghy'), "a month on, recall finds Maya's page about the dinghy");
+  check(neverGrew, 'a memory never holds more tokens than at the checkpoint before: pages only fade');
+  check(rehearsedAhead, "after the recall, Maya's rehearsed page keeps at least the retention and tokens of Leo's untouched one");
+  check(final.rehearsed!.retention > final.untouched!.retention, `after 20 years the rehearsed page is the better remembered (${final.rehearsed!.retention.toFixed(2)} vs ${final.untouched!.retention.toFixed(2)})`);
 } finally {
   await memory.close();
   await rm(dir, { recursive: true, force: true });

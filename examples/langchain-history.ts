@@ -14,8 +14,14 @@ import type { BaseMessage } from '@langchain/core/messages';
 import { ChatPromptTemplate, MessagesPlaceholder } from '@langchain/core/prompts';
 import { RunnableWithMessageHistory } from '@langchain/core/runnables';
 import { FakeListChatModel } from '@langchain/core/utils/testing';
-import { Memory } from '../src/index.js';
-import { OpticMemChatMessageHistory } from '../src/integrations/langchain.js';
+import { Memory } from 'opticmem';
+import { OpticMemChatMessageHistory } from 'opticmem/langchain';
+
+/** A fact this example shows; a false one fails the run (exit code 1). */
+function check(ok: boolean, fact: string): void {
+  console.log(`${ok ? 'ok' : 'FAILED'}: ${fact}`);
+  if (!ok) process.exitCode = 1;
+}
 
 const conversation = JSON.parse(await readFile(new URL('./data/demo-conversation.json', import.meta.url), 'utf8')) as { role: 'user' | 'assistant'; content: string }[];
 const questions = conversation.filter((m) => m.role === 'user').map((m) => m.content);
@@ -53,10 +59,10 @@ try {
   // For a vision model the same history comes back with the pages as images.
   const asImages = await new OpticMemChatMessageHistory({ memory, scope, pages: 'image', consumer: 'gpt-4o' }).getMessages();
   const blocks = asImages[0]?.contentBlocks ?? [];
-  console.log(`\nWith pages: 'image', the first history message holds ${blocks.filter((b) => b.type === 'image').length} PNG image blocks.`);
-  const early = (lastPrompt[1]?.text ?? '').includes('Boston');
-  console.log(`The first turn's detail (flying out of Boston) reached the model from a page: ${early ? 'yes' : 'no'}`);
-  if (!early) process.exitCode = 1;
+  console.log(`\nWith pages: 'image', the first history message holds ${blocks.filter((b) => b.type === 'image').length} PNG image blocks.\n`);
+  check(pages.length > 0 && turns.length > 0, 'older exchanges went onto pages, the recent ones stay as text');
+  check((lastPrompt[1]?.text ?? '').includes('Boston'), "the first turn's detail (flying out of Boston) reached the model from a page");
+  check(blocks.filter((b) => b.type === 'image').length === pages.length, 'for a vision model every page comes back as an image block');
 } finally {
   await memory.close();
   await rm(dir, { recursive: true, force: true });

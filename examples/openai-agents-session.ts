@@ -11,10 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, run, setTracingDisabled, tool, Usage, type AgentInputItem, type AgentOutputItem, type Model, type ModelRequest, type ModelResponse } from '@openai/agents';
 import { z } from 'zod';
-import { Memory } from '../src/index.js';
-import { OpticMemSession, type OpticMemSessionReport } from '../src/integrations/openai-agents.js';
+import { Memory } from 'opticmem';
+import { OpticMemSession, type OpticMemSessionReport } from 'opticmem/openai-agents';
 
 setTracingDisabled(true); // nothing leaves the machine
+
+/** A fact this example shows; a false one fails the run (exit code 1). */
+function check(ok: boolean, fact: string): void {
+  console.log(`${ok ? 'ok' : 'FAILED'}: ${fact}`);
+  if (!ok) process.exitCode = 1;
+}
 
 const conversation = JSON.parse(await readFile(new URL('./data/demo-conversation.json', import.meta.url), 'utf8')) as { role: 'user' | 'assistant'; content: string }[];
 const dir = await mkdtemp(join(tmpdir(), 'opticmem-agents-session-'));
@@ -70,8 +76,12 @@ try {
   ]);
   const agent = new Agent({ name: 'trip planner', instructions: 'You help families plan trips.', model, tools: [ferryTimes] });
 
+  let sawPages = false;
+  let lastReply = '';
   for (const [i, question] of [...questions, 'Can we take a ferry across the river on 17 May?'].entries()) {
     const result = await run(agent, question, { session });
+    sawPages ||= describeInput(model.lastInput).includes('input_image');
+    lastReply = String(result.finalOutput);
     const r = report!;
     console.log(`run ${i + 1}: the model's last request held [${describeInput(model.lastInput)}]`);
     console.log(`       history: ${r.usedTokens} tokens for ${r.representedTokens} tokens of conversation (${r.savedTokens} saved); reply: ${String(result.finalOutput).replace(/\s+/g, ' ').slice(0, 50)}...`);
@@ -84,7 +94,10 @@ try {
   await memory.close();
   memory = await Memory.open(memoryOptions);
   const reopened = await new OpticMemSession({ memory, scope }).getItems();
-  console.log(`after reopening the store: ${reopened.length} items [${describeInput(reopened)}], same as before: ${JSON.stringify(reopened) === JSON.stringify(items)}`);
+  console.log(`after reopening the store: ${reopened.length} items [${describeInput(reopened)}]\n`);
+  check(sawPages, "older turns reached the model as page images (input_image items)");
+  check(call !== undefined && lastReply.includes('01:20'), 'the tool call is kept intact and its result reached the answer');
+  check(JSON.stringify(reopened) === JSON.stringify(items), 'the session reads back the same items after the store is closed and reopened');
 } finally {
   await memory.close();
   await rm(dir, { recursive: true, force: true });

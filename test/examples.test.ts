@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // Every example in examples/ runs offline, as a reader would run it (`npx tsx examples/NAME.ts`),
-// and must exit 0; a new example is picked up without touching this file.
+// imports opticmem by its package name (resolved to the built dist/ through package.json
+// exports; `npm test` builds first), checks the facts it shows and exits 1 when one is false.
+// A new example is picked up without touching this file.
 const root = join(import.meta.dirname, '..');
 const examples = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.ts')).sort();
 
@@ -16,7 +18,15 @@ describe('examples', () => {
   });
 
   for (const file of examples) {
-    it(`${file} runs offline and exits 0`, () => {
+    it(`${file} imports the published entry points and checks what it shows`, () => {
+      const source = readFileSync(join(root, 'examples', file), 'utf8');
+      const specifiers = [...source.matchAll(/^import [^;]*? from '([^']+)';/gms)].map((m) => m[1]!);
+      expect(specifiers.filter((s) => s.startsWith('.')), file).toEqual([]);
+      expect(specifiers.some((s) => s === 'opticmem' || s.startsWith('opticmem/')), file).toBe(true);
+      expect(source, file).toMatch(/process\.exitCode = 1/);
+    });
+
+    it(`${file} runs offline, every fact it checks holds, and exits 0`, () => {
       const r = spawnSync(process.execPath, ['--import', 'tsx', join('examples', file)], {
         cwd: root,
         encoding: 'utf8',
@@ -24,7 +34,8 @@ describe('examples', () => {
         env: { ...process.env, OPENAI_API_KEY: '' },
       });
       expect(r.status, `${file} failed:\n${r.stderr}\n${r.stdout}`).toBe(0);
-      expect(r.stdout.trim().length).toBeGreaterThan(0);
+      expect(r.stdout).not.toMatch(/^FAILED: /m);
+      expect(r.stdout.match(/^ok: /gm)?.length ?? 0, r.stdout).toBeGreaterThanOrEqual(2);
     }, 300_000);
   }
 });
