@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_MESSAGE_CHARS } from '../memory/messages.js';
 import { createMcpServer } from '../src/integrations/mcp-server.js';
 import { ADD_REJECTS, openFailingCompaction, OVER_BUDGET, type FailingCompaction } from './support/failing-compaction.js';
+import { startFakeOpenAIServer } from './support/fake-openai-server.js';
 import { importWithBlocked } from './support/import-blocking.js';
 
 // The server is tested as clients run it: the built CLI in a child process (`npm test` builds first).
@@ -170,6 +171,28 @@ describe('remember when compaction fails after the messages are stored', () => {
       expect(r.isError).toBeFalsy();
       expect(r.structuredContent).toMatchObject({ stored: 1, compactionFailed: expect.stringMatching(/^RemoteServiceError \(remote_failed\).*stored as text/) });
       expect((await failing.memory.list({ userId: 'ines' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET]);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+});
+
+describe('opticmem mcp --decoder openai', () => {
+  it('verifies pages through the remote endpoint, and a failing endpoint loses none of the messages', async () => {
+    const server = await startFakeOpenAIServer();
+    server.reply({ status: 500, message: 'The OCR server is down.' });
+    const client = new Client({ name: 'opticmem-test', version: '1.0.0' });
+    const args = [...serverArgs(join(dir, 'remote')), '--decoder', 'openai', '--base-url', server.baseURL, '--model', 'deepseek-ai/DeepSeek-OCR'];
+    await client.connect(new StdioClientTransport({ command: process.execPath, args, env: { ...process.env, OPENAI_API_KEY: '' } as Record<string, string>, stderr: 'ignore' }));
+    try {
+      const r = (await client.callTool({ name: 'remember', arguments: { userId: 'ines', messages: trip.slice(0, 8) } }, undefined, { timeout: 110_000 })) as Result;
+      // Compaction asked the endpoint to read the first page and was refused: the failure names it.
+      expect(server.requests.length).toBeGreaterThan(0);
+      expect((server.requests[0]!.body as { model: string }).model).toBe('deepseek-ai/DeepSeek-OCR');
+      expect(JSON.stringify(r)).toContain(`The endpoint at ${server.baseURL} (model 'deepseek-ai/DeepSeek-OCR') answered HTTP 500`);
+      const stats = (await client.callTool({ name: 'stats', arguments: { userId: 'ines' } })) as Result;
+      expect(stats.structuredContent).toMatchObject({ turns: 8, pages: 0 });
     } finally {
       await client.close();
       await server.close();

@@ -17,12 +17,18 @@ export interface DecoderFlags {
 
 export const DECODERS = ['onnx', 'openai'] as const;
 
+/** The decoder the flags ask for: the local OCR model by default. */
 export function decoderFromFlags(flags: DecoderFlags, env: NodeJS.ProcessEnv = process.env): Decoder {
+  return remoteDecoderFromFlags(flags, env) ?? createOnnxDecoder();
+}
+
+/** The remote decoder the flags ask for; undefined for the local model (which a Memory opens itself). */
+export function remoteDecoderFromFlags(flags: DecoderFlags, env: NodeJS.ProcessEnv = process.env): Decoder | undefined {
   if ((flags.decoder ?? 'onnx') === 'onnx') {
     for (const [flag, value] of [['--base-url', flags.baseUrl], ['--model', flags.model], ['--prompt', flags.prompt]] as const) {
       if (value !== undefined) throw new InvalidInputError('decoder', `${flag} only applies to a remote decoder. Add --decoder openai, or leave ${flag} out to read with the local OCR model.`);
     }
-    return createOnnxDecoder();
+    return undefined;
   }
   if (!flags.model) {
     throw new InvalidInputError('model', '--decoder openai needs --model: the name the server serves, e.g. --model deepseek-ai/DeepSeek-OCR (vLLM) or --model gpt-4o (OpenAI).');

@@ -33,6 +33,15 @@ export function exitCodeFor(error: unknown): number {
   return EXIT.failure;
 }
 
+/** --decoder and its settings, for commands that read pages. */
+function decoderOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--decoder <d>', 'onnx: the local OCR model; openai: an OpenAI-compatible vision endpoint (key from OPENAI_API_KEY)').choices(DECODERS).default('onnx'))
+    .option('--base-url <url>', "endpoint root for --decoder openai, e.g. http://127.0.0.1:8000/v1 (vLLM); default OPENAI_BASE_URL, else OpenAI's API")
+    .option('--model <name>', 'model for --decoder openai, e.g. deepseek-ai/DeepSeek-OCR or gpt-4o')
+    .option('--prompt <p>', "prompt for --decoder openai: 'deepseek-ocr' (default), 'generic' (for GPT-4o, Qwen-VL) or the prompt text");
+}
+
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('opticmem')
     .description('Optical long-context memory for LLM agents: render old turns to images, store them, read them back.')
@@ -63,15 +72,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'print JSON')
     .action((file, opts) => run(() => renderCommand(file, opts))());
 
-  program
-    .command('decode')
-    .description('Read a page PNG back into text with the local OCR model, or with a remote vision model (--decoder openai).')
-    .argument('<page.png>', 'page image')
-    .option('--no-geometry', 'ignore embedded line geometry and run text detection')
-    .addOption(new Option('--decoder <d>', 'onnx: the local OCR model; openai: an OpenAI-compatible vision endpoint (key from OPENAI_API_KEY)').choices(DECODERS).default('onnx'))
-    .option('--base-url <url>', "endpoint root for --decoder openai, e.g. http://127.0.0.1:8000/v1 (vLLM); default OPENAI_BASE_URL, else OpenAI's API")
-    .option('--model <name>', 'model for --decoder openai, e.g. deepseek-ai/DeepSeek-OCR or gpt-4o')
-    .option('--prompt <p>', "prompt for --decoder openai: 'deepseek-ocr' (default), 'generic' (for GPT-4o, Qwen-VL) or the prompt text")
+  decoderOptions(
+    program
+      .command('decode')
+      .description('Read a page PNG back into text with the local OCR model, or with a remote vision model (--decoder openai).')
+      .argument('<page.png>', 'page image')
+      .option('--no-geometry', 'ignore embedded line geometry and run text detection'),
+  )
     .option('--json', 'print JSON with lines, confidences and timing')
     .action((file, opts) => run(() => decodeCommand(file, opts))());
 
@@ -151,14 +158,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'print JSON')
     .action((file, opts) => run(() => importCommand(file, opts))());
 
-  scoped(
-    program
-      .command('mcp')
-      .description('Serve the store to MCP clients on stdio (tools: remember, recall, forget, stats) until stdin closes or SIGINT/SIGTERM.')
-      .requiredOption('--db <dir>', 'store folder or LanceDB URI'),
+  decoderOptions(
+    scoped(
+      program
+        .command('mcp')
+        .description('Serve the store to MCP clients on stdio (tools: remember, recall, forget, stats) until stdin closes or SIGINT/SIGTERM.')
+        .requiredOption('--db <dir>', 'store folder or LanceDB URI'),
+    )
+      .option('--profile <name>', 'vision-token profile for pages', 'deepseek-ocr:base')
+      .addOption(new Option('--hot-budget <tokens>', 'text tokens kept as hot turns').argParser(positiveNumber('--hot-budget'))),
   )
-    .option('--profile <name>', 'vision-token profile for pages', 'deepseek-ocr:base')
-    .addOption(new Option('--hot-budget <tokens>', 'text tokens kept as hot turns').argParser(positiveNumber('--hot-budget')))
     // Loaded on use: the other commands need not load the MCP SDK.
     .action((opts) => run(async () => (await import('./commands/mcp.js')).mcpCommand(opts))());
 

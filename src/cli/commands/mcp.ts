@@ -9,8 +9,9 @@ import { Memory } from '../../../memory/memory.js';
 import type { Scope } from '../../../memory/store/store.js';
 import { createMcpServer } from '../../integrations/mcp-server.js';
 import { storeLocation } from './memory-commands.js';
+import { remoteDecoderFromFlags, type DecoderFlags } from '../decoder-flags.js';
 
-export interface McpCommandOptions {
+export interface McpCommandOptions extends DecoderFlags {
   db: string;
   profile?: string;
   hotBudget?: number;
@@ -31,8 +32,11 @@ export async function mcpCommand(options: McpCommandOptions): Promise<number> {
     ...(options.agent ? { agentId: options.agent } : {}),
     ...(options.session ? { sessionId: options.session } : {}),
   };
+  // A remote decoder holds no resources to release; the local one is opened and closed by the Memory.
+  const decoder = remoteDecoderFromFlags(options);
   const memory = await Memory.open({
     ...storeLocation(db),
+    ...(decoder ? { decoder } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
     ...(options.hotBudget ? { tiers: { hotBudgetTokens: options.hotBudget } } : {}),
   });
