@@ -6,13 +6,13 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { OpticMemError } from '../errors.js';
 import { packageVersion } from '../internal/package-root.js';
 import { decodeCommand } from './commands/decode.js';
-import { DECODERS } from './decoder-flags.js';
 import { demoCommand } from './commands/demo.js';
 import { BENCHMARKS, evalCommand } from './commands/eval.js';
 import { exportCommand, importCommand } from './commands/export-import.js';
 import { DEFAULT_INSPECTOR_PORT, inspectCommand, parsePort } from './commands/inspect.js';
 import { ageCommand, compressCommand, recallCommand, statsCommand } from './commands/memory-commands.js';
 import { renderCommand } from './commands/render.js';
+import { DECODERS } from './decoder-flags.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, model: 3, store: 4 } as const;
 
@@ -178,7 +178,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         'Data comes from OPTICMEM_DATA_DIR (default ../shared/data beside the package), else from the small conversations the package ships.',
     )
     .addArgument(new Argument('<benchmark>', 'which benchmark').choices(BENCHMARKS))
-    .option('--quick', 'a small sample (minutes instead of hours; forgetting takes under a minute)')
+    .option('--quick', 'a small sample (forgetting --quick takes under a minute on two cores)')
     .option('--json', 'print the results as JSON on stdout (progress goes to stderr)')
     .option('--out <dir>', 'folder for the result files (Markdown, JSON, charts)', 'eval/results')
     .action((name, opts) => run(() => evalCommand(name, opts))());

@@ -29,8 +29,8 @@ import { parseScope } from '../../memory/scope.js';
 import type { Scope } from '../../memory/store/store.js';
 import { InvalidInputError, parseInput, UnknownProfileError } from '../errors.js';
 import { getProfile, listProfiles } from '../tokens/profiles/index.js';
-import { compactionFailure, describeFailure } from './add-outcome.js';
 import type { VisionTokenProfile } from '../tokens/vision-token-profile.js';
+import { compactionFailure, describeFailure } from './add-outcome.js';
 
 type CallOptions = Parameters<NonNullable<LanguageModelMiddleware['transformParams']>>[0]['params'];
 type PromptMessage = CallOptions['prompt'][number];
