@@ -67,7 +67,7 @@ try {
     );
   }
 
-  const { turns, pages } = await memory.list({ userId: 'maya' });
+  const { turns, pages } = await memory.list({ userId: 'maya', sessionId: 'portugal' });
   const paged = new Set(pages.flatMap((p) => p.turnIds)).size;
   console.log(`\nstored: ${turns.length} recent turns as text + ${paged} older turns on ${pages.length} page(s); ${messages.length} messages were said, each stored once`);
   console.log(`history tokens over all calls: ${asTextTokens} as plain text vs ${sentTokens} through opticmem (${(asTextTokens / Math.max(1, sentTokens)).toFixed(1)}x fewer)\n`);

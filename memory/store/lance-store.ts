@@ -3,7 +3,7 @@
  * any LanceDB URI). Rows are camelCase in, snake_case in the tables; every query is
  * scope-filtered with escaped literals only.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Connection, Table } from '@lancedb/lancedb';
@@ -243,6 +243,9 @@ async function openReadOnly(options: LanceStoreOptions): Promise<MemoryStore> {
   const missingStore = (detail: string) =>
     new InvalidInputError(field, `No opticmem store at '${options.uri}' (${detail}). Pass the location given to Memory.open(), or open it without 'readOnly' to create a store there.`);
   if (!isUri(options.uri) && !existsSync(options.uri)) throw missingStore('nothing is there');
+  if (!isUri(options.uri) && !statSync(options.uri).isDirectory()) {
+    throw new StoreError(`Cannot use '${options.uri}' as a store folder (ENOTDIR). Pass the folder given to Memory.open({ path }).`);
+  }
   const db = await connect(options);
   try {
     const names = new Set(await retry('listing tables', () => db.tableNames()));

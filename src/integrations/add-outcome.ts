@@ -6,14 +6,9 @@
 import type { AddResult } from '../../memory/memory.js';
 import { OpticMemError } from '../errors.js';
 
-/** An `add` result that may say its compaction failed after the turns were committed. */
-type AddOutcome = AddResult & { readonly compactionError?: unknown };
-
 /** The compaction failure `add` reported, if any. */
 export function compactionFailure(result: AddResult): Error | undefined {
-  const error = (result as AddOutcome).compactionError;
-  if (error === undefined || error === null) return undefined;
-  return error instanceof Error ? error : new Error(String(error));
+  return result.compactionError;
 }
 
 /** One line for people and logs: `StoreError (store_failed): ...`. */
