@@ -1,13 +1,14 @@
 /**
- * Draws laid-out turns onto a white canvas and returns a grayscale PNG with the line geometry
- * embedded. Same turns and plan -> same bytes.
+ * Paints laid-out turns onto a white page (glyphs from the canvas, through the glyph atlas) and
+ * returns a grayscale PNG with the line geometry embedded. Same turns and plan -> same bytes.
  */
 import { RenderError } from '../src/errors.js';
 import { loadCanvas } from '../src/internal/lazy.js';
 import { loadFontSet, registerShippedFonts, type FontSet } from './fonts.js';
+import { loadGlyphAtlas, paintRuns } from './glyph-atlas.js';
 import type { LineBox, PageGeometry, RenderedPage } from './page.js';
 import { encodeGrayPng, GEOMETRY_KEYWORD } from './png.js';
-import { layoutTurns, type FontChoice, type LaidOutLine, type RenderTurn, type TextRun } from './text-layout.js';
+import { layoutTurns, type FontChoice, type LaidOutLine, type RenderTurn } from './text-layout.js';
 
 export interface PageLayoutPlan {
   readonly width: number;
@@ -64,15 +65,10 @@ export async function renderPage(turns: readonly RenderTurn[], plan: PageLayoutP
       { field: 'plan.fontSize' },
     );
   }
-  const { createCanvas } = await loadCanvas();
   await registerShippedFonts();
   const fonts = loadFontSet();
-  const canvas = createCanvas(plan.width, plan.height);
-  const ctx = canvas.getContext('2d');
-  ctx.fillStyle = '#ffffff';
-  ctx.fillRect(0, 0, plan.width, plan.height);
-  ctx.fillStyle = '#000000';
-  ctx.textBaseline = 'alphabetic';
+  const atlas = await loadGlyphAtlas(loadCanvas, fonts);
+  const surface = { width: plan.width, height: plan.height, data: new Uint8Array(plan.width * plan.height).fill(255) };
   const baseline = baselineOffset(plan.fontSize, plan.lineHeight, fonts);
   const boxes: LineBox[] = [];
   const rows = rowsPerColumn(plan);
@@ -82,7 +78,7 @@ export async function renderPage(turns: readonly RenderTurn[], plan: PageLayoutP
     const y = plan.margin + (i % rows) * plan.lineHeight;
     // Whole-pixel line starts: a reader that draws a line again lands on the same pixels.
     const x = Math.round(plan.margin + col * colStep + line.indent);
-    drawRuns(ctx, line.runs, x, y + baseline, plan.fontSize, fonts);
+    paintRuns(surface, atlas, fonts, line.runs, x, y + baseline, plan.fontSize);
     if (line.runs.length === 0) return; // blank line: position only, nothing to read
     boxes.push({
       x,
@@ -96,7 +92,7 @@ export async function renderPage(turns: readonly RenderTurn[], plan: PageLayoutP
       ...(line.cut ? { cut: true } : {}),
     });
   });
-  const gray = grayPixels(ctx.getImageData(0, 0, plan.width, plan.height).data);
+  const gray = surface.data;
   const geometry: PageGeometry = {
     version: 1,
     width: plan.width,
@@ -120,25 +116,3 @@ export function baselineOffset(fontSize: number, lineHeight: number, fonts: Font
   return Math.round((lineHeight - (ascent + descent)) / 2 + ascent);
 }
 
-type Context2D = ReturnType<ReturnType<Awaited<ReturnType<typeof loadCanvas>>['createCanvas']>['getContext']>;
-
-/**
- * Draw one line's runs with its baseline at `baselineY`; the shipped fonts must be registered.
- * Without kerning and ligatures every glyph lands at the sum of the advances before it, as
- * the layout measured: the box is the ink's width, and any piece of a line redraws alone.
- */
-export function drawRuns(ctx: Context2D, runs: readonly TextRun[], x: number, baselineY: number, fontSize: number, fonts: FontSet = loadFontSet()): void {
-  ctx.fontKerning = 'none';
-  ctx.textRendering = 'optimizeSpeed';
-  for (const run of runs) {
-    ctx.font = `${fontSize}px ${fonts.fonts[run.font].family}`;
-    ctx.fillText(run.text, x + run.dx, baselineY);
-  }
-}
-
-/** RGBA canvas pixels -> the page's 8-bit gray (black text on white). */
-export function grayPixels(rgba: Uint8ClampedArray): Uint8Array {
-  const gray = new Uint8Array(rgba.length >> 2);
-  for (let p = 0, q = 0; p < gray.length; p++, q += 4) gray[p] = Math.round((rgba[q]! + rgba[q + 1]! + rgba[q + 2]!) / 3);
-  return gray;
-}

@@ -46,24 +46,18 @@ export function encodeGrayPng(
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 0; // grayscale
-  // Filter type 'Up' (2) on every row: text pages repeat rows, so it deflates well and stays cheap.
+  // Filter type None on every row: deflate finds the repeats of text rows itself (a 1024 px row
+  // is well inside its window), so 'Up' bought nothing but a pass over the pixels.
   const raw = Buffer.alloc((width + 1) * height);
-  for (let y = 0; y < height; y++) {
-    const o = y * (width + 1);
-    raw[o] = 2;
-    const row = y * width;
-    for (let x = 0; x < width; x++) {
-      const up = y === 0 ? 0 : pixels[row - width + x]!;
-      raw[o + 1 + x] = (pixels[row + x]! - up) & 0xff;
-    }
-  }
+  for (let y = 0; y < height; y++) raw.set(pixels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
   const parts: Buffer[] = [Buffer.from(SIGNATURE), chunk('IHDR', ihdr)];
   for (const [key, value] of Object.entries(text)) {
     // iTXt: keyword, NUL, compression flag 0, method 0, empty language tag, NUL, empty translated keyword, NUL, UTF-8 text
     const body = Buffer.concat([Buffer.from(key, 'latin1'), Buffer.from([0, 0, 0, 0, 0]), Buffer.from(value, 'utf8')]);
     parts.push(chunk('iTXt', body));
   }
-  parts.push(chunk('IDAT', deflateSync(raw, { level: 6 })));
+  // Level 4: half the time of the default 6 for 1-2% more bytes on text pages.
+  parts.push(chunk('IDAT', deflateSync(raw, { level: 4 })));
   parts.push(chunk('IEND', new Uint8Array(0)));
   return new Uint8Array(Buffer.concat(parts));
 }

@@ -208,12 +208,22 @@ function makeLine(
 ): LaidOutLine {
   const runs: TextRun[] = [];
   let dx = 0;
-  chars.forEach((ch, i) => {
-    const role = fonts.fontFor(ch.codePointAt(0)!, baseFont) ?? baseFont;
-    const last = runs[runs.length - 1];
-    if (last && last.font === role) runs[runs.length - 1] = { ...last, text: last.text + ch, width: last.width + widths[i]! };
-    else runs.push({ text: ch, font: role, dx, width: widths[i]! });
+  let start = 0;
+  let runDx = 0;
+  let runWidth = 0;
+  let role: FontRole | undefined;
+  for (let i = 0; i <= chars.length; i++) {
+    const next = i < chars.length ? (fonts.fontFor(chars[i]!.codePointAt(0)!, baseFont) ?? baseFont) : undefined;
+    if (next !== role || i === chars.length) {
+      if (role !== undefined) runs.push({ text: chars.slice(start, i).join(''), font: role, dx: runDx, width: runWidth });
+      if (i === chars.length) break;
+      role = next;
+      start = i;
+      runDx = dx;
+      runWidth = 0;
+    }
+    runWidth += widths[i]!;
     dx += widths[i]!;
-  });
+  }
   return { turn, indent, indentSpaces, runs, width: dx, baseFont, wrapped, text: chars.join('') };
 }

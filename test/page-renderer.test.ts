@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RenderError } from '../src/errors.js';
-import { renderPage, type PageLayoutPlan } from '../renderers/page-renderer.js';
+import { baselineOffset, layoutForPlan, renderPage, type PageLayoutPlan } from '../renderers/page-renderer.js';
+import { loadFontSet, registerShippedFonts } from '../renderers/fonts.js';
 import { readGeometry, readPngInfo } from '../renderers/png.js';
 
 const turns = JSON.parse(readFileSync(new URL('./fixtures/conversation-en.json', import.meta.url), 'utf8')).slice(0, 4);
@@ -58,6 +59,41 @@ describe('page renderer', () => {
     expect(page.text).toContain('[U+1F338]');
     const code = page.geometry.lines.find((l) => l.font === 'mono' && l.x > plan.margin);
     expect(code).toBeDefined();
+  });
+
+  it('paints from its glyph atlas what the canvas draws for the same lines', async () => {
+    const { createCanvas } = await import('@napi-rs/canvas');
+    await registerShippedFonts();
+    const mixed = [{ role: 'user', content: 'AVA Type office `toISOString()` naïve €4 — 京都的春天，樱花。\n```\n  if (a_b) { x += 1; }\n```' }];
+    const page = await renderPage(mixed, { ...plan, width: 640, height: 200 });
+    const fonts = loadFontSet();
+    const canvas = createCanvas(640, 200);
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, 640, 200);
+    ctx.fillStyle = '#000000';
+    ctx.fontKerning = 'none';
+    ctx.textRendering = 'optimizeSpeed';
+    const lines = layoutForPlan(mixed, { ...plan, width: 640, height: 200 }).filter((l) => l.runs.length > 0);
+    lines.forEach((line, i) => {
+      const box = page.geometry.lines[i]!;
+      for (const run of line.runs) {
+        ctx.font = `${plan.fontSize}px ${fonts.fonts[run.font].family}`;
+        ctx.fillText(run.text, box.x + run.dx, box.y + baselineOffset(plan.fontSize, plan.lineHeight, fonts));
+      }
+    });
+    const drawn = ctx.getImageData(0, 0, 640, 200).data;
+    const painted = await pixels(page.png);
+    let worst = 0;
+    let differing = 0;
+    for (let p = 0; p < 640 * 200; p++) {
+      const d = Math.abs(drawn[p * 4]! - painted[p * 4]!);
+      worst = Math.max(worst, d);
+      if (d > 0) differing++;
+    }
+    // Where glyphs of neighbouring lines overlap, 8-bit rounding may differ by one level.
+    expect(worst).toBeLessThanOrEqual(1);
+    expect(differing).toBeLessThan(50);
   });
 
   it('refuses a plan the text cannot fit, naming the field', async () => {

@@ -6,15 +6,13 @@
  * right, each kept only when it lets the match run further, so everything the check changes is
  * proven by the pixels; what it cannot explain stays as the model read it.
  *
- * Redrawing is done here, not by the canvas: each glyph is drawn once per face, size and
- * quarter-pixel phase (the canvas positions glyphs on a quarter-pixel grid), and a line is the
- * product of its glyphs' coverage, which is exactly what the canvas paints. Thousands of
- * candidate readings then cost milliseconds.
+ * Readings are painted from the renderer's glyph atlas, exactly as the page was, so thousands
+ * of candidate readings cost milliseconds.
  */
-import type { Canvas } from '@napi-rs/canvas';
 import type { LineBox } from '../../../renderers/page.js';
-import { baselineOffset, drawRuns, grayPixels } from '../../../renderers/page-renderer.js';
+import { baselineOffset } from '../../../renderers/page-renderer.js';
 import { loadFontSet, registerShippedFonts, type FontRole, type FontSet } from '../../../renderers/fonts.js';
+import { blendGlyph, glyphCell, loadGlyphAtlas, type GlyphAtlas, type GlyphFace, type GraySurface } from '../../../renderers/glyph-atlas.js';
 import { glyphOf } from '../../../renderers/text-layout.js';
 import { loadCanvas } from '../../internal/lazy.js';
 import type { GrayImage } from './gray-image.js';
@@ -128,75 +126,11 @@ interface Verdict {
   readonly spanMatched: boolean;
 }
 
-/** One glyph's ink at one quarter-pixel phase: gray (0 black .. 255 paper) over its ink columns. */
-interface GlyphMask {
-  /** Left ink column, relative to the whole pixel left of the glyph's origin. */
-  readonly left: number;
-  readonly width: number;
-  /** Rows from `top` (relative to the baseline) down, `height` of them. */
-  readonly top: number;
-  readonly height: number;
-  readonly gray: Uint8Array;
-}
-
-/** Glyph masks, drawn by the canvas once each and kept for the decoder's life. */
-class GlyphMasks {
-  private readonly masks = new Map<string, GlyphMask>();
-  private canvas: Canvas | undefined;
-
-  constructor(
-    private readonly createCanvas: (w: number, h: number) => Canvas,
-    private readonly fonts: FontSet,
-  ) {}
-
-  get(role: FontRole, ch: string, fontSize: number, phase: number): GlyphMask {
-    const key = `${role}|${fontSize}|${phase}|${ch}`;
-    let mask = this.masks.get(key);
-    if (mask) return mask;
-    const pad = Math.ceil(fontSize) + 2;
-    const width = Math.ceil(fontSize * 2) + 2 * pad;
-    const height = Math.ceil(fontSize * 2) + 2 * pad;
-    const baseline = pad + Math.ceil(fontSize * 1.5);
-    if (!this.canvas || this.canvas.width < width || this.canvas.height < height) this.canvas = this.createCanvas(width, height);
-    const ctx = this.canvas.getContext('2d');
-    ctx.fillStyle = '#ffffff';
-    ctx.fillRect(0, 0, width, height);
-    ctx.fillStyle = '#000000';
-    ctx.textBaseline = 'alphabetic';
-    drawRuns(ctx, [{ text: ch, font: role, dx: 0, width: 0 }], pad + phase / 4, baseline, fontSize, this.fonts);
-    const px = grayPixels(ctx.getImageData(0, 0, width, height).data);
-    let x0 = width;
-    let x1 = -1;
-    let y0 = height;
-    let y1 = -1;
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        if (px[y * width + x]! === 255) continue;
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
-      }
-    }
-    if (x1 < 0) mask = { left: 0, width: 0, top: 0, height: 0, gray: new Uint8Array(0) };
-    else {
-      const w = x1 - x0 + 1;
-      const h = y1 - y0 + 1;
-      const gray = new Uint8Array(w * h);
-      for (let y = 0; y < h; y++) gray.set(px.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * w);
-      mask = { left: x0 - pad, width: w, top: y0 - baseline, height: h, gray };
-    }
-    this.masks.set(key, mask);
-    return mask;
-  }
-}
-
 /** Load the canvas and the shipped fonts once; the checker itself is synchronous. */
 export async function createRedrawChecker(): Promise<RedrawChecker> {
-  const { createCanvas } = await loadCanvas();
   await registerShippedFonts();
   const fonts = loadFontSet();
-  const masks = new GlyphMasks(createCanvas, fonts);
+  const masks = await loadGlyphAtlas(loadCanvas, fonts);
   return {
     check(page, box, lineHeight, text, neighbours = []) {
       if (text.length === 0 || !(box.fontSize > 0) || !Number.isInteger(box.x) || box.height !== lineHeight) return { text, exact: false };
@@ -220,15 +154,16 @@ class LineCheck {
   private readonly baseFont: 'sans' | 'mono';
   /** The box was cut at the page's right edge, so its width says nothing about the text's. */
   private readonly clipped: boolean;
-  /** Scratch buffer for composited lines. */
-  private readonly ink: Float32Array;
+  /** Scratch surface for painted readings. */
+  private readonly ink: GraySurface;
+  private readonly glyphs = new Map<string, Glyph>();
 
   constructor(
     page: GrayImage,
     private readonly box: LineBox,
     lineHeight: number,
     private readonly fonts: FontSet,
-    private readonly masks: GlyphMasks,
+    private readonly masks: GlyphAtlas,
     neighbours: readonly RedrawNeighbour[],
   ) {
     this.baseFont = box.font === 'mono' ? 'mono' : 'sans';
@@ -245,7 +180,7 @@ class LineCheck {
     this.y0 = box.y + top;
     this.height = bottom - top;
     this.baseline = inBox - top;
-    this.ink = new Float32Array(this.width * this.height);
+    this.ink = { width: this.width, height: this.height, data: new Uint8Array(this.width * this.height) };
     this.target = new Uint8Array(this.width * this.height).fill(255);
     for (let y = 0; y < this.height; y++) {
       const py = this.y0 + y;
@@ -265,7 +200,7 @@ class LineCheck {
       // Grown by a pixel: the neighbour's own reading may be a little off.
       for (let y = 0; y < this.height; y++) {
         for (let xx = 0; xx < this.width; xx++) {
-          if (this.ink[y * this.width + xx]! >= 0.999) continue;
+          if (this.ink.data[y * this.width + xx]! === 255) continue;
           for (let dy = -1; dy <= 1; dy++) {
             for (let dx = -1; dx <= 1; dx++) {
               const yy = y + dy;
@@ -278,35 +213,17 @@ class LineCheck {
     }
   }
 
-  /**
-   * Paint `chars` (starting at window columns `x`) into the scratch buffer over columns
-   * from..to, as coverage products (1 = paper): the canvas's black-over-white painting.
-   */
+  /** Paint `chars` (starting at window columns `x`) onto the scratch surface over columns from..to. */
   private composite(chars: readonly string[], x: readonly number[], baseFont: 'sans' | 'mono', fontSize: number, baselineRow: number, from: number, to: number): void {
     const w = this.width;
-    for (let y = 0; y < this.height; y++) this.ink.fill(1, y * w + from, y * w + to);
+    for (let y = 0; y < this.height; y++) this.ink.data.fill(255, y * w + from, y * w + to);
     for (let i = 0; i < chars.length; i++) {
       const origin = x[i]!;
       if (origin > to + fontSize) break;
-      let whole = Math.floor(origin);
-      let phase = Math.round((origin - whole) * 4);
-      if (phase === 4) {
-        phase = 0;
-        whole++;
-      }
-      const m = this.masks.get(glyphOf(chars[i]!, baseFont, fontSize, this.fonts).role, chars[i]!, fontSize, phase);
-      const left = whole + m.left;
-      if (m.width === 0 || left >= to || left + m.width <= from) continue;
-      const cx0 = Math.max(from, left);
-      const cx1 = Math.min(to, left + m.width);
-      const top = baselineRow + m.top;
-      const ry0 = Math.max(0, top);
-      const ry1 = Math.min(this.height, top + m.height);
-      for (let y = ry0; y < ry1; y++) {
-        const src = (y - top) * m.width - left;
-        const dst = y * w;
-        for (let xx = cx0; xx < cx1; xx++) this.ink[dst + xx]! *= m.gray[src + xx]! / 255;
-      }
+      if (x[i + 1]! + fontSize < from) continue;
+      const { whole, phase } = glyphCell(origin);
+      const glyph = this.glyph(chars[i]!, baseFont, fontSize);
+      blendGlyph(this.ink, this.masks.mask(glyph.face, glyph.role, chars[i]!, fontSize, phase), whole, baselineRow, from, to);
     }
   }
 
@@ -323,12 +240,12 @@ class LineCheck {
           const scored: { edit: Edit; local: Verdict }[] = [];
           for (const edit of pool) {
             const key = edit.chars.join('');
-            if (!next.has(key)) scored.push({ edit, local: this.localVerdict(edit, Math.min(edit.at, at), state.verdict.firstBad) });
+            if (!next.has(key)) scored.push({ edit, local: this.localVerdict(edit, Math.min(edit.at, at), state) });
           }
           scored.sort((a, b) => compare(b.local, a.local));
           let explained = false;
           for (const { edit, local } of scored.slice(0, VERIFIED_PER_STATE)) {
-            const verdict = this.verdict(edit.chars);
+            const verdict = this.verdict(edit.chars, { x: state.x, upTo: edit.at });
             if (verdict.firstBad > state.verdict.firstBad) {
               next.set(edit.chars.join(''), this.state(edit.chars, verdict, state, edit));
               // Every column scored around the edit matches, not just a pixel more of the line.
@@ -361,13 +278,34 @@ class LineCheck {
   }
 
   private state(chars: string[], verdict: Verdict, parent?: State, edit?: Edit): State {
-    const x = this.positions(chars);
+    const x = this.positions(chars, parent && edit ? { x: parent.x, upTo: edit.at } : undefined);
     const lastEditEnd = edit ? x[Math.min(edit.at + 1, chars.length)]! : -Infinity;
     return { chars, verdict, edits: parent ? parent.edits + 1 : 0, x, lastEditEnd, ...(parent ? { parent } : {}) };
   }
 
-  private positions(chars: readonly string[]): number[] {
-    return prefixPositions(chars, this.baseFont, this.box.fontSize, this.fonts, this.box.x - this.x0);
+  private positions(chars: readonly string[], reuse?: { x: readonly number[]; upTo: number }): number[] {
+    const x = new Array<number>(chars.length + 1);
+    // Characters before an edit sit where they sat in the reading it came from.
+    let i = 0;
+    if (reuse) for (; i <= reuse.upTo && i < chars.length; i++) x[i] = reuse.x[i]!;
+    let at = i === 0 ? this.box.x - this.x0 : x[i - 1]! + this.glyph(chars[i - 1]!, this.baseFont, this.box.fontSize).advance;
+    for (; i < chars.length; i++) {
+      x[i] = at;
+      at += this.glyph(chars[i]!, this.baseFont, this.box.fontSize).advance;
+    }
+    x[chars.length] = at;
+    return x;
+  }
+
+  /** Face, advance and masks of a character on this line (or a neighbour's), looked up once. */
+  private glyph(ch: string, baseFont: 'sans' | 'mono', fontSize: number): Glyph {
+    const cache = baseFont === this.baseFont && fontSize === this.box.fontSize ? this.glyphs : undefined;
+    const hit = cache?.get(ch);
+    if (hit) return hit;
+    const { role, advance } = glyphOf(ch, baseFont, fontSize, this.fonts);
+    const glyph = { role, advance, face: this.masks.face(role, fontSize) };
+    cache?.set(ch, glyph);
+    return glyph;
   }
 
   /** Index of the character drawn over window column `column`. */
@@ -408,11 +346,12 @@ class LineCheck {
   /**
    * The verdict over a few characters around an edit, from two characters before the first one
    * that may differ (`since`: the edit, or the parent reading's first wrong character, which an
-   * edit further right leaves in place) to LOOKAHEAD after the edit. `parentBad` is the parent's
-   * first wrong column: everything left of both matches already.
+   * edit further right leaves in place) to LOOKAHEAD after the edit. Everything left of both
+   * and of the parent reading's first wrong column matches already.
    */
-  private localVerdict(edit: Edit, since: number, parentBad: number): Verdict {
-    const x = this.positions(edit.chars);
+  private localVerdict(edit: Edit, since: number, parent: State): Verdict {
+    const parentBad = parent.verdict.firstBad;
+    const x = this.positions(edit.chars, { x: parent.x, upTo: edit.at });
     const n = edit.chars.length;
     const last = Math.min(n, edit.at + LOOKAHEAD);
     const from = Math.max(0, Math.min(Math.floor(x[Math.max(0, since - 1)]!), parentBad) - 1);
@@ -423,11 +362,11 @@ class LineCheck {
     return this.compareColumns(from, to, this.widthError(x[n]! - x[0]!), last < n);
   }
 
-  private verdict(chars: readonly string[]): Verdict {
+  private verdict(chars: readonly string[], reuse?: { x: readonly number[]; upTo: number }): Verdict {
     const key = chars.join('');
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const x = this.positions(chars);
+    const x = this.positions(chars, reuse);
     this.composite(chars, x, this.baseFont, this.box.fontSize, this.baseline, 0, this.width);
     const textWidth = x[chars.length]! - x[0]!;
     let verdict = this.compareColumns(0, this.width, this.widthError(textWidth), false);
@@ -455,7 +394,7 @@ class LineCheck {
       let column = 0;
       for (let y = 0; y < this.height; y++) {
         const at = y * this.width + x;
-        const d = this.target[at]! - Math.round(this.ink[at]! * 255);
+        const d = this.target[at]! - this.ink.data[at]!;
         // Under a neighbour's glyphs the page holds ink (d < 0) that no reading of this line explains.
         column += this.neighbourInk[at] ? Math.max(0, d) : Math.abs(d);
       }
@@ -476,6 +415,12 @@ function prefixPositions(chars: readonly string[], baseFont: 'sans' | 'mono', fo
   }
   x[chars.length] = origin + dx;
   return x;
+}
+
+interface Glyph {
+  readonly role: FontRole;
+  readonly advance: number;
+  readonly face: GlyphFace;
 }
 
 interface Edit {
