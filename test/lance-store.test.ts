@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
-import { Field, Schema, Utf8 } from 'apache-arrow';
+import { Binary, DataType, Field, Schema, Utf8 } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, StoreError } from '../src/errors.js';
 import { openLanceStore } from '../memory/store/lance-store.js';
@@ -142,6 +142,33 @@ describe('schema versions', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('widens a v1 store\'s png column to LargeBinary and keeps its pages', async () => {
+    const uri = await tempDir();
+    const db = await lancedb.connect(uri);
+    const v1 = new Schema(pagesSchema(undefined).fields.map((f) => (f.name === 'png' ? new Field('png', new Binary(), false) : f)));
+    const row = Object.fromEntries(Object.entries({ ...page('old', 'u', 'an old page about ferries') }).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
+    delete row.vector;
+    row.turn_ids = JSON.stringify(row.turn_ids);
+    row.png = Buffer.from(row.png as Uint8Array);
+    await db.createTable('pages', [row], { schema: v1 });
+    await db.createTable('meta', [{ key: 'schema_version', value: '1' }], { schema: new Schema([new Field('key', new Utf8()), new Field('value', new Utf8())]) });
+    db.close();
+    const store = await openLanceStore({ uri });
+    try {
+      const [p] = await store.listPages({ userId: 'u' }, { withPng: true });
+      expect(p!.id).toBe('old');
+      expect(Buffer.from(p!.png).equals(Buffer.from(page('old', 'u', '').png))).toBe(true);
+      await store.addPages([page('new', 'u', 'a new page')]);
+    } finally {
+      await store.close();
+    }
+    const check = await lancedb.connect(uri);
+    const pages = await check.openTable('pages');
+    expect(DataType.isLargeBinary((await pages.schema()).fields.find((f) => f.name === 'png')!.type)).toBe(true);
+    expect((await (await check.openTable('meta')).query().where("key = 'schema_version'").toArray()).map((r) => r.value)).toEqual([String(SCHEMA_VERSION)]);
+    check.close();
   });
 
   it('finishes a migration a crash cut short: columns added, version not yet written', async () => {

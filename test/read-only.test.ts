@@ -2,6 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SCHEMA_VERSION } from '../memory/store/schema.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Memory } from '../memory/memory.js';
 import { openLanceStore } from '../memory/store/index.js';
@@ -143,11 +144,11 @@ describe('a read-only memory', () => {
     const before = snapshot(old);
     const err = await Memory.open({ path: old, readOnly: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
-    expect((err as Error).message).toMatch(/uses schema 0; this opticmem reads schema 1\. Open it once without 'readOnly' to migrate it/);
+    expect((err as Error).message).toMatch(new RegExp(`uses schema 0; this opticmem reads schema ${SCHEMA_VERSION}\\. Open it once without 'readOnly' to migrate it`));
     expect(snapshot(old)).toEqual(before);
 
     const again = await lancedb.connect(old);
-    await (await again.openTable('meta')).update({ where: "key = 'schema_version'", values: { value: '1' } });
+    await (await again.openTable('meta')).update({ where: "key = 'schema_version'", values: { value: String(SCHEMA_VERSION) } });
     again.close();
     const ro = await Memory.open({ path: old, readOnly: true });
     try {

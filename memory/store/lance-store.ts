@@ -12,8 +12,8 @@ import { loadLanceDb } from '../../src/internal/lazy.js';
 import { withFileLock } from './file-lock.js';
 import { readOnlyStore } from './read-only-store.js';
 import { and, idInList, scopeFilter, sqlNumber, sqlString } from './sql.js';
-import type { FixedSizeList } from 'apache-arrow';
-import { metaSchema, MIGRATIONS, movesSchema, pagesSchema, SCHEMA_VERSION, tombstonesSchema, turnsSchema, vectorSchemaField } from './schema.js';
+import { DataType, type FixedSizeList } from 'apache-arrow';
+import { metaSchema, MIGRATIONS, movesSchema, pagesSchema, PNG_TYPE_MIGRATION, SCHEMA_VERSION, tombstonesSchema, turnsSchema, vectorSchemaField } from './schema.js';
 import type { ListOptions, MemoryStore, PageHit, PageMoveRow, PageRow, PageUpdate, Scope, SearchOptions, TombstoneRow, TurnRow } from './store.js';
 
 export interface LanceStoreOptions {
@@ -44,6 +44,8 @@ const UPDATE_BATCH = 200;
  * stores reindex on nearly every write (cheap); folding in also compacts data files, which
  * rewrites the table, so the growing threshold keeps bulk ingestion O(n log n), not O(n²).
  */
+/** Old table versions kept for readers still on them (another process may read a version for a while). */
+const VERSION_RETENTION_MS = 60 * 60 * 1000;
 const REINDEX_SHARE = 0.25;
 
 const PAGE_META_COLUMNS = [
@@ -212,6 +214,10 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
     const missing = MIGRATIONS.flatMap((m) => m.pages).filter((c) => !have.has(c.name));
     if (missing.length) {
       await retry('migrating pages', () => pages.addColumns(missing.map((c) => ({ name: c.name, valueSql: c.valueSql }))), pages);
+      have = await columns();
+    }
+    if (have.get('png') && !DataType.isLargeBinary(have.get('png')!.type)) {
+      await retry('widening the png column', () => pages.alterColumns([{ ...PNG_TYPE_MIGRATION }]), pages);
       have = await columns();
     }
     // The vector column's length is the store's vector dimension; meta repeats it for readers.
@@ -455,7 +461,10 @@ class LanceStore implements MemoryStore {
   async optimize(): Promise<void> {
     this.#open();
     await this.#ensureFtsIndex();
-    await retry('optimizing pages', () => this.pages.optimize(), this.pages);
+    // Every rehearsal and ladder move rewrites rows; versions older than an hour would otherwise
+    // keep their data files for LanceDB's default week (a 100k-page store grew to 18 GB).
+    const cleanupOlderThan = new Date(Date.now() - VERSION_RETENTION_MS);
+    await retry('optimizing pages', () => this.pages.optimize({ cleanupOlderThan }), this.pages);
   }
 
   async getPage(scope: Scope, id: string): Promise<PageRow | undefined> {

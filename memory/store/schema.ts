@@ -1,7 +1,7 @@
 /** Arrow schemas of the store's tables, and the schema version with its migrations. */
 import { Binary, Bool, Field, FixedSizeList, Float32, Float64, Schema, Utf8 } from 'apache-arrow';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export function turnsSchema(): Schema {
   return new Schema([
@@ -31,6 +31,9 @@ export function pagesSchema(vectorDimension: number | undefined): Schema {
     new Field('end_time', new Float64(), false),
     new Field('tier', new Utf8(), false),
     new Field('profile', new Utf8(), false),
+    // Created as Binary (LanceDB's JS schemas cannot name LargeBinary) and widened to LargeBinary
+    // on open by PNG_TYPE_MIGRATION: compacting a few thousand pages of a few hundred KB
+    // overflows 32-bit offsets.
     new Field('png', new Binary(), false),
     new Field('geometry', new Utf8(), false),
     new Field('width', new Float64(), false),
@@ -67,7 +70,8 @@ export function metaSchema(): Schema {
 
 /**
  * Version n -> n+1 steps, as SQL column additions with defaults. Version 0 is the layout before
- * forgetting: pages without pinned/importance.
+ * forgetting: pages without pinned/importance. Version 1 -> 2 widens `png` to LargeBinary
+ * (see PNG_TYPE_MIGRATION).
  */
 export const MIGRATIONS: readonly { from: number; pages: readonly { name: string; valueSql: string }[] }[] = [
   {
@@ -114,3 +118,6 @@ export function tombstonesSchema(): Schema {
     new Field('dropped_at', new Float64(), false),
   ]);
 }
+
+/** Version 1 -> 2: the PNG column as LargeBinary, cast in place (LanceDB casts binary to large binary). */
+export const PNG_TYPE_MIGRATION = { path: 'png', dataType: 'large_binary' } as const;
