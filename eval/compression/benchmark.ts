@@ -1,8 +1,9 @@
 /**
  * Compression benchmark: fidelity of the local decoder vs compression ratio, over DeepSeek-OCR
  * modes, fonts and languages, on real chat text (../shared/data when present, the repo's
- * fixtures otherwise). The layout-aware path (line geometry -> recognition only) and the
- * generic path (text detection -> recognition) run side by side on the same pages.
+ * fixtures otherwise). Three readers run side by side on the same pages of the Base/sans slice:
+ * the default (line geometry -> recognition, each line proven by redrawing it), the recognition
+ * model alone on the same line crops, and the generic path (text detection -> recognition).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,11 +24,14 @@ export interface CompressionBenchmarkOptions {
   readonly log?: (line: string) => void;
 }
 
+/** 'redraw': layout-aware with the redraw check (the default); 'model': the same crops, model alone; 'detection': det + rec. */
+export type ReaderName = 'redraw' | 'model' | 'detection';
+
 export interface ConfigResult {
   readonly lang: 'en' | 'zh';
   readonly profile: string;
   readonly font: 'sans' | 'mono';
-  readonly decoder: 'geometry' | 'detection';
+  readonly decoder: ReaderName;
   readonly targetRatio: number;
   readonly pages: number;
   readonly textTokens: number;
@@ -71,6 +75,12 @@ async function measurePages(
   return { edits, refChars, ms };
 }
 
+interface Reader {
+  readonly name: ReaderName;
+  readonly decoder: Decoder;
+  readonly useGeometry: boolean;
+}
+
 async function runConfig(
   streams: ChatStreams,
   lang: 'en' | 'zh',
@@ -78,8 +88,7 @@ async function runConfig(
   font: 'sans' | 'mono',
   ratio: number,
   pagesPerConfig: number,
-  decoder: Decoder,
-  detection: boolean,
+  readers: readonly Reader[],
 ): Promise<ConfigResult[]> {
   const all = await encode(streams[lang].turns, { ratio, profile, font });
   // The stream is longer than what fits, so the first pages are full pages; the last is not.
@@ -95,11 +104,11 @@ async function runConfig(
     fontPx: pages[0]!.geometry.fontSize,
   };
   const out: ConfigResult[] = [];
-  for (const useGeometry of detection ? [true, false] : [true]) {
-    const m = await measurePages(pages, decoder, useGeometry);
+  for (const reader of readers) {
+    const m = await measurePages(pages, reader.decoder, reader.useGeometry);
     out.push({
       ...base,
-      decoder: useGeometry ? 'geometry' : 'detection',
+      decoder: reader.name,
       ratio: base.textTokens / base.visualTokens,
       fidelity: 1 - m.edits / m.refChars,
       decodeSecondsPerPage: m.ms / 1000 / pages.length,
@@ -108,38 +117,55 @@ async function runConfig(
   return out;
 }
 
-async function measureSpeed(streams: ChatStreams, decoder: Decoder, quick: boolean): Promise<SpeedResult[]> {
-  const pages = await encode(streams.en.turns, { ratio: 10, profile: 'deepseek-ocr:base' });
-  const sample = pages.slice(0, Math.max(1, Math.min(pages.length - 1, quick ? 2 : 4)));
-  const renderRounds = quick ? 10 : 40;
-  const t0 = performance.now();
-  for (let i = 0; i < renderRounds; i++) {
-    const p = sample[i % sample.length]!;
-    await renderPage(p.turns, { ...p.geometry, font: 'auto' });
-  }
-  const renderS = (performance.now() - t0) / 1000;
-  const out: SpeedResult[] = [{ what: 'render 1024x1024 page at 10x', pages: renderRounds, seconds: renderS, pagesPerSecond: renderRounds / renderS }];
-  for (const useGeometry of [true, false]) {
-    const m = await measurePages(sample, decoder, useGeometry);
-    out.push({
-      what: `decode 1024x1024 page at 10x (${useGeometry ? 'geometry' : 'detection'} path)`,
-      pages: sample.length,
-      seconds: m.ms / 1000,
-      pagesPerSecond: sample.length / (m.ms / 1000),
-    });
+async function measureSpeed(streams: ChatStreams, readers: readonly Reader[], quick: boolean): Promise<SpeedResult[]> {
+  const out: SpeedResult[] = [];
+  for (const ratio of [10, 20]) {
+    const pages = await encode(streams.en.turns, { ratio, profile: 'deepseek-ocr:base' });
+    const sample = pages.slice(0, Math.max(1, Math.min(pages.length - 1, quick ? 2 : 4)));
+    const renderRounds = quick ? 20 : 100;
+    // Warm: glyphs of a new size are drawn into the atlas on first use.
+    for (const p of sample) await renderPage(p.turns, { ...p.geometry, font: 'auto' });
+    const t0 = performance.now();
+    for (let i = 0; i < renderRounds; i++) {
+      const p = sample[i % sample.length]!;
+      await renderPage(p.turns, { ...p.geometry, font: 'auto' });
+    }
+    const renderS = (performance.now() - t0) / 1000;
+    out.push({ what: `render 1024x1024 page at ${ratio}x`, pages: renderRounds, seconds: renderS, pagesPerSecond: renderRounds / renderS });
+    for (const reader of readers) {
+      const m = await measurePages(sample, reader.decoder, reader.useGeometry);
+      out.push({
+        what: `decode 1024x1024 page at ${ratio}x (${READER_LABEL[reader.name]})`,
+        pages: sample.length,
+        seconds: m.ms / 1000,
+        pagesPerSecond: sample.length / (m.ms / 1000),
+      });
+    }
   }
   return out;
 }
+
+const READER_LABEL: Record<ReaderName, string> = {
+  redraw: 'layout + redraw check',
+  model: 'layout, model alone',
+  detection: 'det + rec',
+};
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 export async function runCompressionBenchmark(options: CompressionBenchmarkOptions): Promise<{ results: ConfigResult[]; speed: SpeedResult[] }> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const grid = options.quick ? QUICK : FULL;
-  const pagesPerConfig = 1;
+  const pagesPerConfig = options.quick ? 1 : 3;
   const streams = await loadChatStreams();
   log(`compression benchmark: en from ${streams.en.sources.join(', ')}; zh from ${streams.zh.sources.join(', ')}`);
-  const decoder = createOnnxDecoder();
+  const withRedraw = createOnnxDecoder();
+  const modelAlone = createOnnxDecoder({ redrawCheck: false });
+  const readers: Reader[] = [
+    { name: 'redraw', decoder: withRedraw, useGeometry: true },
+    { name: 'model', decoder: modelAlone, useGeometry: true },
+    { name: 'detection', decoder: modelAlone, useGeometry: false },
+  ];
   const results: ConfigResult[] = [];
   const started = performance.now();
   let speed: SpeedResult[] = [];
@@ -152,24 +178,24 @@ export async function runCompressionBenchmark(options: CompressionBenchmarkOptio
           // Fonts are compared on Base only; decoding every mode twice would double the run.
           if (font !== 'sans' && profile !== 'deepseek-ocr:base') continue;
           for (const ratio of grid.ratios) {
-            // Detection runs beside geometry on the Base/sans slice, where the comparison is cleanest.
-            const detection = profile === 'deepseek-ocr:base' && font === 'sans';
-            const r = await runConfig(streams, lang, profile, font, ratio, pagesPerConfig, decoder, detection);
+            // All three readers on the Base/sans slice, where the comparison is cleanest.
+            const slice = profile === 'deepseek-ocr:base' && font === 'sans';
+            const r = await runConfig(streams, lang, profile, font, ratio, pagesPerConfig, slice ? readers : readers.slice(0, 1));
             results.push(...r);
             done++;
             const g = r[0]!;
             log(
               `[${done}/${total}] ${lang} ${profile} ${font} ${ratio}x -> ${g.ratio.toFixed(2)}x @ ${g.fontPx}px fidelity ${pct(g.fidelity)}` +
-                (r[1] ? ` (detection ${pct(r[1].fidelity)})` : '') +
+                r.slice(1).map((o) => ` (${o.decoder} ${pct(o.fidelity)})`).join('') +
                 ` ${((performance.now() - started) / 1000).toFixed(0)}s`,
             );
           }
         }
       }
     }
-    speed = await measureSpeed(streams, decoder, options.quick);
+    speed = await measureSpeed(streams, readers, options.quick);
   } finally {
-    await decoder.close();
+    await Promise.all([withRedraw.close(), modelAlone.close()]);
   }
   await writeResults(options, streams, results, speed);
   return { results, speed };
@@ -201,7 +227,8 @@ async function writeResults(options: CompressionBenchmarkOptions, streams: ChatS
     `Command: \`npm run eval:compression${options.quick ? ' -- --quick' : ''}\`. Machine: ${process.arch}, ${(await import('node:os')).cpus().length} CPU cores, Node ${process.version}.`,
     `Text: English from ${streams.en.sources.join(', ')}; Chinese from ${streams.zh.sources.join(', ')}.`,
     'Fidelity = 1 - character edit distance / reference length after whitespace normalisation, pooled over the pages of a row.',
-    "Visual tokens are counted with the row's DeepSeek-OCR profile; the decoder is the local PP-OCRv4 ONNX model on the CPU.",
+    "Visual tokens are counted with the row's DeepSeek-OCR profile; every reader is the local PP-OCRv4 ONNX model on the CPU.",
+    'Readers: `redraw` = line crops from the page geometry, each line proven (and look-alike misreads corrected) by redrawing it with the shipped fonts — the default; `model` = the same crops, recognition model alone; `detection` = text detection then recognition, no geometry (what any PNG gets).',
     '',
     '## Fidelity vs compression',
     '',
@@ -228,7 +255,8 @@ async function writeResults(options: CompressionBenchmarkOptions, streams: ChatS
           .filter((r) => r.lang === lang && r.profile === profile && r.font === font && r.decoder === dec)
           .map((r) => ({ x: r.ratio, y: r.fidelity * 100 }))
           .sort((a, b) => a.x - b.x);
-        return { name: `${profile!.replace('deepseek-ocr:', '')} ${font}${dec === 'detection' ? ' (det+rec)' : ''}`, style: dec === 'detection' ? ('dashed' as const) : ('line' as const), points: pts };
+        const suffix = dec === 'detection' ? ' (det+rec)' : dec === 'model' ? ' (model alone)' : '';
+        return { name: `${profile!.replace('deepseek-ocr:', '')} ${font}${suffix}`, style: dec === 'redraw' ? ('line' as const) : ('dashed' as const), points: pts };
       })
       .filter((s) => s.points.length > 0);
     const png = await renderLineChart({

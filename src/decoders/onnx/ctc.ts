@@ -33,7 +33,16 @@ export interface CtcResult {
   readonly confidences: readonly number[];
   /** Output step at which each character peaked (its position along the line), aligned likewise. */
   readonly steps: readonly number[];
+  /**
+   * The model's runner-up characters at each character's peak, most likely first (a few, each
+   * above a small probability), aligned likewise: what a check of the reading tries instead.
+   */
+  readonly alternatives: readonly (readonly string[])[];
 }
+
+/** Runner-ups kept per character, and the least probability worth keeping. */
+const ALTERNATIVES = 4;
+const MIN_ALTERNATIVE_P = 0.002;
 
 /**
  * Decode one sequence from `probs`, laid out [steps, classes] starting at `offset`.
@@ -77,7 +86,31 @@ export function ctcGreedyDecode(probs: Float32Array, offset: number, steps: numb
     }
     previous = best;
   }
-  return { text, confidences, steps: peaks };
+  const alternatives = peaks.map((t, i) => runnerUps(probs, offset + t * classes, classes, charset, text.codePointAt(indexOfCodePoint(text, i))!));
+  return { text, confidences, steps: peaks, alternatives };
+}
+
+/** Index in `text` (UTF-16) of its `n`th code point. */
+function indexOfCodePoint(text: string, n: number): number {
+  let i = 0;
+  for (let k = 0; k < n; k++) i += text.codePointAt(i)! > 0xffff ? 2 : 1;
+  return i;
+}
+
+/** The most probable classes of one step other than the blank and `chosen`, as characters. */
+function runnerUps(probs: Float32Array, row: number, classes: number, charset: CtcCharset, chosen: number): string[] {
+  const best: { c: number; p: number }[] = [];
+  for (let c = 1; c < classes; c++) {
+    const p = probs[row + c]!;
+    if (p < MIN_ALTERNATIVE_P || (best.length === ALTERNATIVES && p <= best[best.length - 1]!.p)) continue;
+    best.push({ c, p });
+    best.sort((a, b) => b.p - a.p);
+    if (best.length > ALTERNATIVES + 1) best.pop();
+  }
+  return best
+    .map((b) => charset[b.c] ?? '')
+    .filter((ch) => ch.length > 0 && ch.codePointAt(0) !== chosen && [...ch].length === 1)
+    .slice(0, ALTERNATIVES);
 }
 
 export function meanConfidence(confidences: readonly number[]): number {

@@ -35,6 +35,12 @@ export interface OnnxDecoderOptions {
    * the graphs as shipped.
    */
   readonly tuneGraph?: boolean;
+  /**
+   * Prove each line's reading at the page's drawn scale by redrawing it with the shipped fonts,
+   * and correct look-alike misreads the pixels rule out (see redraw-check.ts). Default true;
+   * false reports the recognition model's reading alone.
+   */
+  readonly redrawCheck?: boolean;
 }
 
 const OptionsSchema = z.strictObject({
@@ -47,6 +53,7 @@ const OptionsSchema = z.strictObject({
     })
     .optional(),
   tuneGraph: z.boolean().optional(),
+  redrawCheck: z.boolean().optional(),
 });
 
 interface RecognitionModel {
@@ -76,6 +83,7 @@ interface DetectionModel {
 export function createOnnxDecoder(options: OnnxDecoderOptions = {}): Decoder {
   const opts = parseInput(OptionsSchema, options, 'options');
   const settings = { threads: opts.threads ?? 2, tuneGraph: opts.tuneGraph ?? true };
+  const redrawCheck = opts.redrawCheck ?? true;
   const overrides = opts.modelPaths ?? {};
   const queue = createSerialQueue();
   let paths: OnnxModelPaths | undefined;
@@ -128,7 +136,7 @@ export function createOnnxDecoder(options: OnnxDecoderOptions = {}): Decoder {
     const ort = await loadOnnxRuntime();
     const model = await recognitionModel(ort);
     checkAborted(signal);
-    const lines = geometry ? await readLines(model, page, geometry, signal) : await detectAndRead(model.detected, await detectionModel(ort), page, signal);
+    const lines = geometry ? await readLines(model, page, geometry, redrawCheck, signal) : await detectAndRead(model.detected, await detectionModel(ort), page, signal);
     return {
       text: lines.map((l) => l.text).join('\n'),
       lines,
@@ -164,14 +172,19 @@ export function createOnnxDecoder(options: OnnxDecoderOptions = {}): Decoder {
 }
 
 /** One result per geometry line, in geometry order (the codec pairs them up by index). */
-async function readLines(model: RecognitionModel, page: GrayImage, geometry: PageGeometry, signal: AbortSignal | undefined): Promise<DecodedLine[]> {
+async function readLines(model: RecognitionModel, page: GrayImage, geometry: PageGeometry, redrawCheck: boolean, signal: AbortSignal | undefined): Promise<DecodedLine[]> {
   // A page scaled after rendering still reads: boxes follow the pixels.
   const sx = geometry.width > 0 ? page.width / geometry.width : 1;
   const sy = geometry.height > 0 ? page.height / geometry.height : 1;
   const regions = geometry.lines.map((box) => lineRegion(box, sx, sy));
-  const drawnScale = sx === 1 && sy === 1;
+  const drawnScale = redrawCheck && sx === 1 && sy === 1;
   const read = await (drawnScale ? model.drawn : model.lines).recognize(page, regions, signal);
   const texts = read.map((r) => r.text.trim());
+  // The runner-ups of the trimmed readings' characters.
+  const alternatives = read.map((r) => {
+    const lead = [...r.text].length - [...r.text.trimStart()].length;
+    return r.alternatives.slice(lead, lead + [...r.text.trim()].length);
+  });
   // At the drawn scale the shipped fonts redraw each line exactly, which proves or corrects its
   // reading. A line whose neighbour was misread where its glyphs reach over gets a second look
   // once the neighbour is mended.
@@ -181,7 +194,9 @@ async function readLines(model: RecognitionModel, page: GrayImage, geometry: Pag
       const neighbours = [i - 1, i + 1]
         .filter((j) => j >= 0 && j < geometry.lines.length && adjacent(box, geometry.lines[j]!, geometry.lineHeight))
         .map((j) => ({ box: geometry.lines[j]!, text: texts[j]! }));
-      const result = model.redraw.check(page, box, geometry.lineHeight, texts[i]!, neighbours);
+      // A reading already changed (a second look) no longer lines up with the model's runner-ups.
+      const own = texts[i] === read[i]!.text.trim() ? alternatives[i] : undefined;
+      const result = model.redraw.check(page, box, geometry.lineHeight, texts[i]!, neighbours, own);
       texts[i] = result.text;
       return result.exact;
     };

@@ -68,6 +68,8 @@ export interface RecognizedRegion {
   readonly text: string;
   /** Per character of `text`. */
   readonly confidences: readonly number[];
+  /** Per character of `text`: the model's runner-ups (see CtcResult). */
+  readonly alternatives: readonly (readonly string[])[];
 }
 
 /** One model input: a piece of a region (long regions yield several), resized when batched. */
@@ -132,7 +134,7 @@ export function createRecognizer(
         const probs = await running;
         readBatch(probs, current, charset).forEach((read, i) => texts.set(current.pieces[i]!, read));
       }
-      const out: RecognizedRegion[] = regions.map(() => ({ text: '', confidences: [] }));
+      const out: RecognizedRegion[] = regions.map(() => ({ text: '', confidences: [], alternatives: [] }));
       for (const piece of pieces) {
         const read = texts.get(piece)!;
         const prev = out[piece.region]!;
@@ -140,6 +142,7 @@ export function createRecognizer(
         out[piece.region] = {
           text: prev.text + (space ? ' ' : '') + read.text,
           confidences: [...prev.confidences, ...(space ? [1] : []), ...read.confidences],
+          alternatives: [...prev.alternatives, ...(space ? [[]] : []), ...read.alternatives],
         };
       }
       return out;

@@ -11,7 +11,7 @@
  */
 import type { LineBox } from '../../../renderers/page.js';
 import { baselineOffset } from '../../../renderers/page-renderer.js';
-import { loadFontSet, registerShippedFonts, type FontRole, type FontSet } from '../../../renderers/fonts.js';
+import { isWideCodePoint, loadFontSet, registerShippedFonts, type FontRole, type FontSet } from '../../../renderers/fonts.js';
 import { blendGlyph, glyphCell, loadGlyphAtlas, type GlyphAtlas, type GlyphFace, type GraySurface } from '../../../renderers/glyph-atlas.js';
 import { glyphOf } from '../../../renderers/text-layout.js';
 import { loadCanvas } from '../../internal/lazy.js';
@@ -57,9 +57,14 @@ const ALPHABET: readonly string[] = [
   ...'，。、；：？！（）《》「」【】“”…—',
 ];
 
+/** What an ideograph's misreading is tried against beyond the model's runner-ups. */
+const PUNCTUATION: readonly string[] = [...new Set(ALPHABET.filter((ch) => !/[\p{L}\p{N}]/u.test(ch)))];
+
 /** A column is wrong once its summed gray difference passes this (exact redraws give 0). */
 const COLUMN_TOLERANCE = 24;
 const MAX_EDITS = 24;
+/** Candidate readings scored per line before the search settles for what it has. */
+const MAX_CANDIDATES = 30000;
 const BEAM = 3;
 /** Edits scored cheaply that go on to a full redraw, per reading in the beam. */
 const VERIFIED_PER_STATE = 6;
@@ -113,7 +118,7 @@ export interface RedrawChecker {
    * `lineHeight` is the page's; the box must be at the page's drawn scale. `neighbours` are the
    * lines just above and below, whose descenders and accents may reach into this line's box.
    */
-  check(page: GrayImage, box: LineBox, lineHeight: number, text: string, neighbours?: readonly RedrawNeighbour[]): RedrawResult;
+  check(page: GrayImage, box: LineBox, lineHeight: number, text: string, neighbours?: readonly RedrawNeighbour[], alternatives?: readonly (readonly string[])[]): RedrawResult;
 }
 
 interface Verdict {
@@ -132,9 +137,9 @@ export async function createRedrawChecker(): Promise<RedrawChecker> {
   const fonts = loadFontSet();
   const masks = await loadGlyphAtlas(loadCanvas, fonts);
   return {
-    check(page, box, lineHeight, text, neighbours = []) {
+    check(page, box, lineHeight, text, neighbours = [], alternatives = []) {
       if (text.length === 0 || !(box.fontSize > 0) || !Number.isInteger(box.x) || box.height !== lineHeight) return { text, exact: false };
-      return new LineCheck(page, box, lineHeight, fonts, masks, neighbours).search(text);
+      return new LineCheck(page, box, lineHeight, fonts, masks, neighbours).search(text, alternatives);
     },
   };
 }
@@ -157,6 +162,10 @@ class LineCheck {
   /** Scratch surface for painted readings. */
   private readonly ink: GraySurface;
   private readonly glyphs = new Map<string, Glyph>();
+  /** The model's runner-ups for each character of its reading. */
+  private modelAlternatives: readonly (readonly string[])[] = [];
+  /** Candidates scored so far (bounded by MAX_CANDIDATES). */
+  private scored = 0;
 
   constructor(
     page: GrayImage,
@@ -227,9 +236,10 @@ class LineCheck {
     }
   }
 
-  search(text: string): RedrawResult {
+  search(text: string, alternatives: readonly (readonly string[])[]): RedrawResult {
     const start = [...text];
-    let beam: State[] = [this.state(start, this.verdict(start))];
+    this.modelAlternatives = alternatives;
+    let beam: State[] = [this.state(start, this.verdict(start), undefined, undefined, start.map((_, i) => i))];
     let best = beam[0]!;
     for (let edits = 0; edits < MAX_EDITS && best.verdict.firstBad !== Infinity; edits++) {
       const next = new Map<string, State>();
@@ -239,6 +249,7 @@ class LineCheck {
           // Cheap first: each edit is scored only around where it changes the line.
           const scored: { edit: Edit; local: Verdict }[] = [];
           for (const edit of pool) {
+            if (++this.scored > MAX_CANDIDATES) break;
             const key = edit.chars.join('');
             if (!next.has(key)) scored.push({ edit, local: this.localVerdict(edit, Math.min(edit.at, at), state) });
           }
@@ -247,7 +258,7 @@ class LineCheck {
           for (const { edit, local } of scored.slice(0, VERIFIED_PER_STATE)) {
             const verdict = this.verdict(edit.chars, { x: state.x, upTo: edit.at });
             if (verdict.firstBad > state.verdict.firstBad) {
-              next.set(edit.chars.join(''), this.state(edit.chars, verdict, state, edit));
+              next.set(edit.chars.join(''), this.state(edit.chars, verdict, state, edit, edit.origin));
               // Every column scored around the edit matches, not just a pixel more of the line.
               if (local.spanMatched) explained = true;
             }
@@ -255,7 +266,7 @@ class LineCheck {
           return explained;
         };
         // Any character at all only for the leading reading, and only when no look-alike explains the pixels.
-        if (!grow(this.likelyEdits(state.chars, at)) && rank === 0) grow(this.anyEdits(state.chars, at));
+        if (!grow(this.likelyEdits(state, at)) && rank === 0) grow(this.anyEdits(state, at));
       });
       if (next.size === 0) break;
       // A few readings go forward: an edit that matches a little further is not always the right one.
@@ -277,10 +288,19 @@ class LineCheck {
     return { text, exact: false };
   }
 
-  private state(chars: string[], verdict: Verdict, parent?: State, edit?: Edit): State {
+  private state(chars: string[], verdict: Verdict, parent: State | undefined, edit: Edit | undefined, origin: number[]): State {
     const x = this.positions(chars, parent && edit ? { x: parent.x, upTo: edit.at } : undefined);
     const lastEditEnd = edit ? x[Math.min(edit.at + 1, chars.length)]! : -Infinity;
-    return { chars, verdict, edits: parent ? parent.edits + 1 : 0, x, lastEditEnd, ...(parent ? { parent } : {}) };
+    return { chars, verdict, edits: parent ? parent.edits + 1 : 0, x, lastEditEnd, origin, ...(parent ? { parent } : {}) };
+  }
+
+  /** `state`'s reading with `remove` characters at `at` replaced by `insert`. */
+  private edit(state: State, at: number, remove: number, insert: readonly string[]): Edit {
+    return {
+      chars: [...state.chars.slice(0, at), ...insert, ...state.chars.slice(at + remove)],
+      origin: [...state.origin.slice(0, at), ...insert.map(() => -1), ...state.origin.slice(at + remove)],
+      at,
+    };
   }
 
   private positions(chars: readonly string[], reuse?: { x: readonly number[]; upTo: number }): number[] {
@@ -314,30 +334,39 @@ class LineCheck {
     return state.chars.length;
   }
 
-  /** Single edits near `at`: substitutions by look-alikes, insertions of often-dropped characters, deletions, truncations. */
-  private *likelyEdits(chars: readonly string[], at: number): Generator<Edit> {
+  /**
+   * Single edits near `at`: substitutions by the model's own runner-ups and by look-alikes,
+   * insertions of often-dropped characters, deletions, truncations.
+   */
+  private *likelyEdits(state: State, at: number): Generator<Edit> {
+    const { chars } = state;
     for (let i = Math.max(0, at - 2); i <= Math.min(chars.length, at + 1); i++) {
       if (i < chars.length) {
-        for (const alt of alternativesFor(chars[i]!)) yield { chars: [...chars.slice(0, i), alt, ...chars.slice(i + 1)], at: i };
-        yield { chars: [...chars.slice(0, i), ...chars.slice(i + 1)], at: i };
+        const own = state.origin[i]! >= 0 ? (this.modelAlternatives[state.origin[i]!] ?? []) : [];
+        for (const alt of new Set([...own, ...alternativesFor(chars[i]!)])) if (alt !== chars[i]) yield this.edit(state, i, 1, [alt]);
+        yield this.edit(state, i, 1, []);
       }
-      for (const ins of INSERTABLE) yield { chars: [...chars.slice(0, i), ins, ...chars.slice(i)], at: i };
+      for (const ins of INSERTABLE) yield this.edit(state, i, 0, [ins]);
     }
     // Ink past the box's end is not this line's: the model read on into the margin.
-    for (let i = Math.max(1, at - 1); i < chars.length; i++) yield { chars: chars.slice(0, i), at: i };
+    for (let i = Math.max(1, at - 1); i < chars.length; i++) yield this.edit(state, i, chars.length - i, []);
   }
 
   /** When no likely edit explains the pixels: any drawable character, substituted or inserted around `at`. */
-  private *anyEdits(chars: readonly string[], at: number): Generator<Edit> {
+  private *anyEdits(state: State, at: number): Generator<Edit> {
+    const { chars } = state;
+    // Among ideographs the model's runner-ups are the candidates (tried already); only
+    // punctuation is worth trying beyond them.
+    const wide = at < chars.length && isWideCodePoint(chars[at]!.codePointAt(0)!);
     // The first wrong column may fall in the last pixel of the character before (antialiasing).
     for (let i = Math.max(0, at - 1); i <= Math.min(chars.length, at + 1); i++) {
-      for (const ch of ALPHABET) {
-        if (i < chars.length && ch !== chars[i]) yield { chars: [...chars.slice(0, i), ch, ...chars.slice(i + 1)], at: i };
-        yield { chars: [...chars.slice(0, i), ch, ...chars.slice(i)], at: i };
+      for (const ch of wide ? PUNCTUATION : ALPHABET) {
+        if (i < chars.length && ch !== chars[i]) yield this.edit(state, i, 1, [ch]);
+        yield this.edit(state, i, 0, [ch]);
         // A symbol is often dropped together with the space beside it ("a < b" read "a b").
         if (ch !== ' ') {
-          yield { chars: [...chars.slice(0, i), ' ', ch, ...chars.slice(i)], at: i };
-          yield { chars: [...chars.slice(0, i), ch, ' ', ...chars.slice(i)], at: i };
+          yield this.edit(state, i, 0, [' ', ch]);
+          yield this.edit(state, i, 0, [ch, ' ']);
         }
       }
     }
@@ -425,6 +454,8 @@ interface Glyph {
 
 interface Edit {
   readonly chars: string[];
+  /** Index in the model's reading of each character, -1 for inserted ones. */
+  readonly origin: number[];
   /** Index where the edit changed the line. */
   readonly at: number;
 }
@@ -438,6 +469,8 @@ interface State {
   readonly x: number[];
   /** Window column where the character of the latest edit ends. */
   readonly lastEditEnd: number;
+  /** Index in the model's reading of each character, -1 for inserted ones. */
+  readonly origin: number[];
   readonly parent?: State;
 }
 

@@ -30,10 +30,12 @@ export function restoreSpaces(read: CtcResult, blank: Uint8Array, gaps: SpaceGap
   const text: string[] = [];
   const confidences: number[] = [];
   const steps: number[] = [];
+  const alternatives: (readonly string[])[] = [];
   const keep = (i: number) => {
     text.push(chars[i]!);
     confidences.push(read.confidences[i]!);
     steps.push(read.steps[i]!);
+    alternatives.push(read.alternatives[i] ?? []);
   };
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i]!;
@@ -42,10 +44,11 @@ export function restoreSpaces(read: CtcResult, blank: Uint8Array, gaps: SpaceGap
       text.push(' ');
       confidences.push(Math.min(read.confidences[i - 1]!, read.confidences[i]!));
       steps.push(read.steps[i - 1]!);
+      alternatives.push([]);
     }
     keep(i);
   }
-  return { text: text.join(''), confidences, steps };
+  return { text: text.join(''), confidences, steps, alternatives };
 }
 
 function longestRun(blank: Uint8Array, from: number, to: number): number {
