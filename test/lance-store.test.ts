@@ -27,6 +27,15 @@ function page(id: string, userId: string, text: string): PageRow {
   };
 }
 
+/** An old page as a table row written by an earlier schema: snake_case columns, without `drop`. */
+function legacyRow(drop: readonly string[]): Record<string, unknown> {
+  const row = Object.fromEntries(Object.entries({ ...page('old', 'u', 'an old page about ferries') }).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
+  for (const k of [...drop, 'vector']) delete row[k];
+  row.turn_ids = JSON.stringify(row.turn_ids);
+  row.png = Buffer.from(row.png as Uint8Array);
+  return row;
+}
+
 describe('SQL literals for LanceDB filters', () => {
   it('doubles quotes, refuses NUL and never lets a value end the literal', () => {
     expect(sqlString("o'brien")).toBe("'o''brien'");
@@ -125,12 +134,7 @@ describe('schema versions', () => {
     const db = await lancedb.connect(uri);
     const v1 = pagesSchema(undefined);
     const v0 = new Schema(v1.fields.filter((f) => f.name !== 'pinned' && f.name !== 'importance'));
-    const row = Object.fromEntries(Object.entries({ ...page('old', 'u', 'an old page about ferries') }).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
-    delete row.pinned;
-    delete row.importance;
-    delete row.vector;
-    row.turn_ids = JSON.stringify(row.turn_ids);
-    row.png = Buffer.from(row.png as Uint8Array);
+    const row = legacyRow(['pinned', 'importance']);
     await db.createTable('pages', [row], { schema: v0 });
     await db.createTable('meta', [{ key: 'schema_version', value: '0' }], { schema: new Schema([new Field('key', new Utf8()), new Field('value', new Utf8())]) });
     db.close();
@@ -148,10 +152,7 @@ describe('schema versions', () => {
     const uri = await tempDir();
     const db = await lancedb.connect(uri);
     const v1 = new Schema(pagesSchema(undefined).fields.map((f) => (f.name === 'png' ? new Field('png', new Binary(), false) : f)));
-    const row = Object.fromEntries(Object.entries({ ...page('old', 'u', 'an old page about ferries') }).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
-    delete row.vector;
-    row.turn_ids = JSON.stringify(row.turn_ids);
-    row.png = Buffer.from(row.png as Uint8Array);
+    const row = legacyRow([]);
     await db.createTable('pages', [row], { schema: v1 });
     await db.createTable('meta', [{ key: 'schema_version', value: '1' }], { schema: new Schema([new Field('key', new Utf8()), new Field('value', new Utf8())]) });
     db.close();
@@ -175,10 +176,7 @@ describe('schema versions', () => {
     const uri = await tempDir();
     const db = await lancedb.connect(uri);
     const v0 = new Schema(pagesSchema(undefined).fields.filter((f) => f.name !== 'pinned' && f.name !== 'importance'));
-    const row = Object.fromEntries(Object.entries({ ...page('old', 'u', 'an old page about ferries') }).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
-    for (const k of ['pinned', 'importance', 'vector']) delete row[k];
-    row.turn_ids = JSON.stringify(row.turn_ids);
-    row.png = Buffer.from(row.png as Uint8Array);
+    const row = legacyRow(['pinned', 'importance']);
     const table = await db.createTable('pages', [row], { schema: v0 });
     await db.createTable('meta', [{ key: 'schema_version', value: '0' }], { schema: new Schema([new Field('key', new Utf8()), new Field('value', new Utf8())]) });
     // What the migration's first step leaves behind when the process dies right after it.
