@@ -81,10 +81,12 @@ describe('forgetting experiment on the repo fixture (real LanceDB, renderer and 
   it('measures every policy at every checkpoint with sane values', () => {
     const { policies, checkpointDays } = results.settings;
     expect(json.checkpoints.length).toBe(policies.length * checkpointDays.length);
-    const written = results.conversations.reduce((a, c) => a + c.pagesWritten, 0);
+    // Each ladder has its own compaction: the policies on it all age the pages it wrote.
+    const writtenOn = (ladder: string) => results.conversations.reduce((a, c) => a + c.compactions.find((x) => x.ladder === ladder)!.pagesWritten, 0);
+    const written = writtenOn('ratio');
     expect(written).toBeGreaterThan(1);
     for (const row of json.checkpoints) {
-      expect(row.pagesWritten).toBe(written);
+      expect(row.pagesWritten).toBe(writtenOn(row.ladder));
       expect(row.pagesHeld).toBeLessThanOrEqual(row.pagesWritten);
       expect(Object.values(row.tiers).reduce((a, b) => a + b, 0)).toBe(written);
       expect(row.retained).toBeGreaterThanOrEqual(0);
@@ -103,13 +105,64 @@ describe('forgetting experiment on the repo fixture (real LanceDB, renderer and 
     for (const s of json.samples) expect(s.agrees).toBe(true);
   });
 
+  it('writes Base pages for the ratio ladder and Gundam pages for the mode ladder, and reports the ratio each tier holds', () => {
+    expect(results.settings.profile).toBe('deepseek-ocr:base');
+    expect(results.settings.policies.some((p) => p.ladder === 'deepseek-modes')).toBe(true);
+    for (const c of results.conversations) {
+      const ratio = c.compactions.find((x) => x.ladder === 'ratio')!;
+      const modes = c.compactions.find((x) => x.ladder === 'deepseek-modes')!;
+      expect(Object.keys(ratio.profiles)).toEqual(['deepseek-ocr:base']);
+      expect(Object.keys(modes.profiles)).toEqual(['deepseek-ocr:gundam']);
+      // Gundam pages start with at least two tiles: more tokens than Large, so its first step shrinks.
+      expect(modes.pageVisualTokens / modes.pagesWritten).toBeGreaterThan(400);
+    }
+    for (const row of json.checkpoints) {
+      for (const [tier, n] of Object.entries(row.tiers)) {
+        if (tier === 'dropped') continue;
+        expect(n).toBeGreaterThan(0);
+        expect(row.tierRatios[tier]).toBeGreaterThan(0);
+        expect(Number.isFinite(row.tierRatios[tier])).toBe(true);
+      }
+    }
+  });
+
+  it('counts a move as a re-encoding only when the image got smaller, on a canvas of the ladder', () => {
+    const ratioCanvases = new Set(['deepseek-ocr:base', 'deepseek-ocr:small', 'deepseek-ocr:tiny']);
+    const tokens: Record<string, number> = { 'deepseek-ocr:large': 400, 'deepseek-ocr:base': 256, 'deepseek-ocr:small': 100, 'deepseek-ocr:tiny': 64 };
+    let shrinks = 0;
+    for (const a of results.activity) {
+      const policy = results.settings.policies.find((p) => p.id === a.policy)!;
+      expect(a.steps.reduce((x, t) => x + t.moves, 0)).toBe(a.moves);
+      expect(a.steps.filter((t) => t.strategy !== 'kept').reduce((x, t) => x + t.moves, 0)).toBe(a.shrinks);
+      for (const t of a.steps) {
+        if (t.strategy === 'kept') {
+          expect(t.profileAfter).toBe(t.profileBefore);
+          continue;
+        }
+        expect(t.profileAfter).not.toBe(t.profileBefore);
+        if (policy.ladder === 'deepseek-modes') expect(t.profileAfter).toBe(`deepseek-ocr:${t.to}`);
+        else expect(ratioCanvases.has(t.profileAfter)).toBe(true);
+        if (t.profileBefore !== 'deepseek-ocr:gundam') expect(tokens[t.profileAfter]!).toBeLessThan(tokens[t.profileBefore]!);
+      }
+      shrinks += a.shrinks;
+    }
+    expect(shrinks).toBeGreaterThan(0);
+    // A held page smaller than written was re-encoded by its policy.
+    for (const snap of results.snapshots) {
+      const a = results.activity.find((x) => x.policy === snap.policy)!;
+      if (snap.pages.some((p) => p.held && p.visualTokens < p.writtenVisualTokens)) expect(a.shrinks).toBeGreaterThan(0);
+    }
+  });
+
   it('never lets forgetting hold more than no forgetting, nor grow without new input', () => {
     const last = results.settings.checkpointDays.at(-1)!;
     const at = (policy: string) => json.checkpoints.find((r) => r.policy === policy && r.days === last)!;
     const curves = results.settings.policies.filter((p) => p.curve);
-    expect(curves.length).toBeGreaterThanOrEqual(4);
+    expect(curves.filter((p) => !p.ladder).length).toBeGreaterThanOrEqual(4);
     for (const p of curves) {
-      expect(at(p.id).tokens).toBeLessThanOrEqual(at('none').tokens);
+      // No forgetting holds the ratio ladder's pages; a mode-ladder policy is held to its own (Gundam) pages unaged.
+      if (!p.ladder) expect(at(p.id).tokens).toBeLessThanOrEqual(at('none').tokens);
+      expect(at(p.id).vsUnaged).toBeLessThanOrEqual(1);
       const after = json.timeline.filter((t) => t.policy === p.id && t.daysAfterLast > 0).sort((a, b) => a.daysAfterLast - b.daysAfterLast);
       expect(after.length).toBe(results.settings.checkpointDays.length);
       for (let i = 1; i < after.length; i++) expect(after[i]!.tokens).toBeLessThanOrEqual(after[i - 1]!.tokens);

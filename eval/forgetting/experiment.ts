@@ -5,25 +5,28 @@
  * session: tokens held, how well the pages still decode, and whether the evidence of each
  * question can still be recalled. Recency truncation of plain text is the baseline.
  *
- * Compaction is the same for every policy (ageing never touches hot turns), so it runs once
- * per conversation; each policy's store then replays those turns and pages session by
- * session, ageing at every session date as a periodic job would, so pages fade in between.
+ * Compaction is the same for every policy on one ladder (ageing never touches hot turns), so it
+ * runs once per conversation and ladder: the ratio ladder's lossless pages at the experiment's
+ * profile, the mode ladder's at Gundam (a memory opened with that ladder plans them). Each
+ * policy's store then replays its ladder's turns and pages session by session, ageing at every
+ * session date as a periodic job would, so pages fade in between.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { DAY_MS } from '../../memory/ageing.js';
+import { DAY_MS, type AgeResult } from '../../memory/ageing.js';
 import { Memory } from '../../memory/memory.js';
 import type { PageRow, Scope, TurnRow } from '../../memory/store/store.js';
+import { TiersSchema } from '../../memory/tiers.js';
 import { decode } from '../../src/codec/codec.js';
 import { fidelity } from '../../src/codec/fidelity.js';
 import type { Decoder } from '../../src/decoders/decoder.js';
 import { createOnnxDecoder } from '../../src/decoders/onnx/index.js';
 import { loadExperimentData, type DataSelection, type DatedConversation, type DatedTurn } from './dated-conversations.js';
 import { pageReference } from './page-reference.js';
-import { opticalPolicies, type OpticalPolicy } from './policies.js';
+import { ladderOf, opticalPolicies, type LadderId, type OpticalPolicy } from './policies.js';
 import type { TokenTurn } from './recency-truncation.js';
 import { writeForgettingReport } from './report.js';
 
@@ -49,7 +52,7 @@ export interface ForgettingExperimentOptions {
 
 export interface ExperimentSettings {
   readonly mode: 'full' | 'quick';
-  /** Vision-token profile of the lossless pages. */
+  /** Vision-token profile of the ratio ladder's lossless pages (the mode ladder writes Gundam pages). */
   readonly profile: string;
   readonly hotBudgetTokens: number;
   /** Pages returned per question. */
@@ -62,14 +65,20 @@ export interface ExperimentSettings {
   readonly selection: DataSelection;
 }
 
-// Small DeepSeek-OCR pages (640x640, 100 visual tokens) decode in a few seconds each on a
-// CPU core; Base pages take five times as long for 2.5 times the text.
-const PROFILE = 'deepseek-ocr:small';
+// Base pages (1024x1024, 256 visual tokens): the ratio ladder's later steps then have two
+// smaller DeepSeek-OCR canvases to re-encode to, Small (100) and Tiny (64). From Small pages
+// only Tiny is smaller, so most steps could only be skipped.
+const PROFILE = 'deepseek-ocr:base';
+
+// The library's default hot budget (2000). Compaction leaves half of it hot, so each batch is at
+// least about 1000 tokens: a Base page holds 2560 at 10x, and pages under ~960 tokens would go
+// from Base straight to Tiny (the 15x step's fewest tokens at or below 15x), skipping Small.
+const HOT_BUDGET = TiersSchema.parse({}).hotBudgetTokens;
 
 const FULL: ExperimentSettings = {
   mode: 'full',
   profile: PROFILE,
-  hotBudgetTokens: 1000,
+  hotBudgetTokens: HOT_BUDGET,
   k: 3,
   checkpointDays: [1, 7, 30, 91, 365],
   samplesPerBucket: 1,
@@ -80,12 +89,14 @@ const FULL: ExperimentSettings = {
 const QUICK: ExperimentSettings = {
   mode: 'quick',
   profile: PROFILE,
-  hotBudgetTokens: 1000,
+  hotBudgetTokens: HOT_BUDGET,
   k: 3,
   checkpointDays: [1, 30, 365],
   samplesPerBucket: 1,
   policies: opticalPolicies(false),
-  selection: { locomoConversations: 1, locomoSessions: 6, memoryBankUsers: { en: 1, zh: 0 }, memoryBankDays: 5 },
+  // Six LoCoMo sessions (about 4,100 tokens) compact twice at this hot budget; a MemoryBank
+  // user's ten days (about 2,900) once.
+  selection: { locomoConversations: 1, locomoSessions: 6, memoryBankUsers: { en: 1, zh: 0 } },
 };
 
 /** The fixture is a tenth the size of a LoCoMo conversation; a smaller hot tier still pages most of it. */
@@ -111,8 +122,12 @@ export interface PageState {
   readonly ageDays: number;
   /** Text tokens of the page's source. */
   readonly textTokens: number;
+  /** Visual tokens of the page as compaction wrote it. */
+  readonly writtenVisualTokens: number;
   readonly held: boolean;
   readonly tier: string;
+  /** Vision-token profile of its current image ('dropped' once dropped). */
+  readonly profile: string;
   readonly visualTokens: number;
   /** Fidelity of the page's current read against its source; 0 once dropped. */
   readonly fidelity: number;
@@ -143,6 +158,9 @@ export interface DecodeSample {
   readonly bucket: number;
   readonly pageId: string;
   readonly tier: string;
+  readonly profile: string;
+  /** The image is smaller than the one compaction wrote (re-encoded by ageing). */
+  readonly shrunk: boolean;
   readonly fidelity: number;
   /** The fresh read equals the read stored on the page. */
   readonly agrees: boolean;
@@ -160,6 +178,19 @@ export interface TimelinePoint {
   readonly tokens: number;
 }
 
+/** One ladder's compaction of one conversation. */
+export interface CompactionSummary {
+  readonly ladder: LadderId;
+  /** Pages written per vision-token profile. */
+  readonly profiles: Record<string, number>;
+  readonly pagesWritten: number;
+  readonly pageTextTokens: number;
+  readonly pageVisualTokens: number;
+  /** Fidelity of the verified reads at compaction (closed loop), token-weighted. */
+  readonly writtenFidelity: number;
+  readonly seconds: number;
+}
+
 export interface ConversationSummary {
   readonly id: string;
   readonly source: string;
@@ -169,19 +200,34 @@ export interface ConversationSummary {
   readonly textTokens: number;
   readonly firstSession: string;
   readonly lastSession: string;
-  readonly pagesWritten: number;
-  readonly pageTextTokens: number;
-  readonly pageVisualTokens: number;
-  /** Fidelity of the verified reads at compaction (closed loop), token-weighted. */
-  readonly writtenFidelity: number;
   readonly questions: number;
   readonly questionsWithEvidence: number;
-  readonly ingestSeconds: number;
+  /** One per ladder the policies use. */
+  readonly compactions: readonly CompactionSummary[];
+}
+
+/** Ladder moves of one kind: the same step, profiles and way of making the new image. */
+export interface MoveTally {
+  readonly from: string;
+  readonly to: string;
+  readonly profileBefore: string;
+  readonly profileAfter: string;
+  readonly strategy: string;
+  readonly moves: number;
+  /** Text tokens per visual token after the move, summed over the moves (divide by moves). */
+  readonly ratioAfterSum: number;
 }
 
 export interface PolicyActivity {
   readonly policy: string;
   readonly moves: number;
+  /** Moves that re-encoded the image smaller (the rest only relabelled a page that already met the step). */
+  readonly shrinks: number;
+  /** Re-renders asked for that fell back to downsampling (the text would not fit the smaller canvas legibly). */
+  readonly fellBack: number;
+  /** Page-ageings (summed over every `age` call) whose step could not make the image smaller, so the page stayed put. */
+  readonly cannotShrink: number;
+  readonly steps: readonly MoveTally[];
   readonly drops: number;
   /** Seconds spent in `Memory.age` (re-encoding and decoding the moved pages). */
   readonly ageingSeconds: number;
@@ -210,12 +256,13 @@ export interface ForgettingResults {
   readonly seconds: { readonly total: number; readonly ingest: number; readonly ageing: number; readonly samples: number; readonly questions: number };
 }
 
-// ---------------------------------------------------------------- ingest (once per conversation)
+// ---------------------------------------------------------------- ingest (once per conversation and ladder)
 
 interface IngestedPage {
   readonly id: string;
   readonly reference: string;
   readonly textTokens: number;
+  readonly visualTokens: number;
   readonly endTime: number;
 }
 
@@ -227,12 +274,13 @@ interface SessionDelta {
 }
 
 interface Ingested {
+  readonly ladder: LadderId;
   readonly deltas: readonly SessionDelta[];
   readonly pages: readonly IngestedPage[];
   /** Store turn id -> source turn id (dia_id). */
   readonly sourceId: ReadonlyMap<string, string>;
   readonly turns: readonly TokenTurn[];
-  readonly summary: ConversationSummary;
+  readonly compaction: CompactionSummary;
 }
 
 interface Context {
@@ -243,7 +291,7 @@ interface Context {
 
 const MINUTE_MS = 60_000;
 
-function openMemory(path: string, ctx: Context, clock: { now: number }, policy?: OpticalPolicy): Promise<Memory> {
+function openMemory(path: string, ctx: Context, clock: { now: number }, ladder: LadderId, curve?: OpticalPolicy['curve']): Promise<Memory> {
   return Memory.open({
     path,
     decoder: ctx.decoder,
@@ -251,20 +299,22 @@ function openMemory(path: string, ctx: Context, clock: { now: number }, policy?:
     tiers: { hotBudgetTokens: ctx.settings.hotBudgetTokens },
     autoCompact: false,
     now: () => clock.now,
-    ...(policy?.curve ? { forgetting: { curve: policy.curve } } : {}),
+    // The mode ladder is never a default: a memory opened with it plans its pages at Gundam.
+    ...(curve || ladder !== 'ratio' ? { forgetting: { ...(curve ? { curve } : {}), ...(ladder !== 'ratio' ? { ladder } : {}) } } : {}),
   });
 }
 
-async function ingest(conv: DatedConversation, ctx: Context, workDir: string): Promise<Ingested> {
+async function ingest(conv: DatedConversation, ladder: LadderId, ctx: Context, workDir: string): Promise<Ingested> {
   const started = performance.now();
   const scope: Scope = { userId: conv.id };
   const clock = { now: conv.sessions[0]!.time };
-  const memory = await openMemory(join(workDir, 'ingest'), ctx, clock);
+  const memory = await openMemory(join(workDir, `ingest-${ladder}`), ctx, clock, ladder);
   const sourceId = new Map<string, string>();
   const sourceTurn = new Map<string, DatedTurn>();
   const deltas: SessionDelta[] = [];
   const pages: IngestedPage[] = [];
   const turns: TokenTurn[] = [];
+  const profiles: Record<string, number> = {};
   let writtenFidelity = 0;
   let pageTextTokens = 0;
   let pageVisualTokens = 0;
@@ -294,40 +344,52 @@ async function ingest(conv: DatedConversation, ctx: Context, workDir: string): P
       const newPages = (await memory.store.listPages(scope, { withPng: true })).filter((p) => !before.has(p.id));
       for (const p of newPages) {
         const covered = p.turnIds.map((id) => sourceTurn.get(id)!);
-        pages.push({ id: p.id, reference: pageReference(p.decodedText, covered), textTokens: p.textTokens, endTime: p.endTime });
+        pages.push({ id: p.id, reference: pageReference(p.decodedText, covered), textTokens: p.textTokens, visualTokens: p.visualTokens, endTime: p.endTime });
         writtenFidelity += Math.max(0, p.fidelity) * p.textTokens;
         pageTextTokens += p.textTokens;
         pageVisualTokens += p.visualTokens;
+        profiles[p.profile] = (profiles[p.profile] ?? 0) + 1;
       }
       deltas.push({ time: session.time, added, removed: hot.filter((t) => !stillHot.has(t.id)).map((t) => t.id), pages: newPages });
-      ctx.tick(`${conv.id}: compacting`);
+      ctx.tick(`${conv.id}: compacting (${ladder} ladder)`);
     }
   } finally {
     await memory.close();
   }
-  const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
   return {
+    ladder,
     deltas,
     pages,
     sourceId,
     turns,
-    summary: {
-      id: conv.id,
-      source: conv.source,
-      lang: conv.lang,
-      sessions: conv.sessions.length,
-      turns: turns.length,
-      textTokens: turns.reduce((a, t) => a + t.tokens, 0),
-      firstSession: iso(conv.sessions[0]!.time),
-      lastSession: iso(conv.sessions.at(-1)!.time),
+    compaction: {
+      ladder,
+      profiles,
       pagesWritten: pages.length,
       pageTextTokens,
       pageVisualTokens,
       writtenFidelity: pageTextTokens ? writtenFidelity / pageTextTokens : Number.NaN,
-      questions: conv.questions.length,
-      questionsWithEvidence: conv.questions.filter((q) => q.evidence.length > 0).length,
-      ingestSeconds: (performance.now() - started) / 1000,
+      seconds: (performance.now() - started) / 1000,
     },
+  };
+}
+
+function conversationSummary(conv: DatedConversation, ingested: readonly Ingested[]): ConversationSummary {
+  const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
+  // Every ladder's compaction saw the same turns; the first one's token counts stand for all.
+  const turns = ingested[0]!.turns;
+  return {
+    id: conv.id,
+    source: conv.source,
+    lang: conv.lang,
+    sessions: conv.sessions.length,
+    turns: turns.length,
+    textTokens: turns.reduce((a, t) => a + t.tokens, 0),
+    firstSession: iso(conv.sessions[0]!.time),
+    lastSession: iso(conv.sessions.at(-1)!.time),
+    questions: conv.questions.length,
+    questionsWithEvidence: conv.questions.filter((q) => q.evidence.length > 0).length,
+    compactions: ingested.map((i) => i.compaction),
   };
 }
 
@@ -337,7 +399,11 @@ interface PolicyRun {
   readonly snapshots: Snapshot[];
   readonly samples: DecodeSample[];
   readonly timeline: TimelinePoint[];
+  readonly steps: Map<string, MoveTally>;
   moves: number;
+  shrinks: number;
+  fellBack: number;
+  cannotShrink: number;
   drops: number;
   ageingSeconds: number;
   sampleSeconds: number;
@@ -355,23 +421,36 @@ async function tokensHeld(memory: Memory, scope: Scope): Promise<{ hot: number; 
   return { hot: turns.reduce((a, t) => a + t.textTokens, 0), visual: pages.reduce((a, p) => a + p.visualTokens, 0) };
 }
 
+function tallyMoves(run: PolicyRun, result: AgeResult, asked: string): void {
+  run.moves += result.moved.length;
+  run.drops += result.dropped.length;
+  run.cannotShrink += result.cannotShrink;
+  for (const m of result.moved) {
+    if (m.strategy !== 'kept') run.shrinks++;
+    if (asked === 'rerender' && m.strategy === 'downsample') run.fellBack++;
+    const key = [m.from, m.to, m.profileBefore, m.profileAfter, m.strategy].join('\u0000');
+    const t = run.steps.get(key) ?? { from: m.from, to: m.to, profileBefore: m.profileBefore, profileAfter: m.profileAfter, strategy: m.strategy, moves: 0, ratioAfterSum: 0 };
+    run.steps.set(key, { ...t, moves: t.moves + 1, ratioAfterSum: t.ratioAfterSum + m.ratioAfter });
+  }
+}
+
 async function runPolicy(conv: DatedConversation, ing: Ingested, policy: OpticalPolicy, ctx: Context, workDir: string, reads: ReadCache): Promise<PolicyRun> {
   const { settings } = ctx;
   const scope: Scope = { userId: conv.id };
   const first = conv.sessions[0]!.time;
   const last = conv.sessions.at(-1)!.time;
   const clock = { now: first };
-  const memory = await openMemory(join(workDir, policy.id), ctx, clock, policy);
+  const memory = await openMemory(join(workDir, policy.id), ctx, clock, ladderOf(policy), policy.curve);
   const run: PolicyRun = {
-    snapshots: [], samples: [], timeline: [], moves: 0, drops: 0, ageingSeconds: 0, sampleSeconds: 0, questionSeconds: 0, strengthSum: 0, recallCountSum: 0, heldAtEnd: 0,
+    snapshots: [], samples: [], timeline: [], steps: new Map(), moves: 0, shrinks: 0, fellBack: 0, cannotShrink: 0, drops: 0,
+    ageingSeconds: 0, sampleSeconds: 0, questionSeconds: 0, strengthSum: 0, recallCountSum: 0, heldAtEnd: 0,
   };
   const age = async (now: number) => {
     if (!policy.curve) return;
     const t0 = performance.now();
     const r = await memory.age({ now, ...(policy.strategy ? { strategy: policy.strategy } : {}) });
     run.ageingSeconds += (performance.now() - t0) / 1000;
-    run.moves += r.moved.length;
-    run.drops += r.dropped.length;
+    tallyMoves(run, r, policy.strategy ?? 'downsample');
   };
   const mark = async (now: number) => {
     const held = await tokensHeld(memory, scope);
@@ -383,7 +462,7 @@ async function runPolicy(conv: DatedConversation, ing: Ingested, policy: Optical
       // A periodic ageing job: pages fade between sessions, not only after the last one.
       if (i > 0) await age(delta.time);
       if (delta.added.length) await memory.store.addTurns(delta.added);
-      // The compaction every policy would have made; pages start at this curve's strength.
+      // The compaction every policy on this ladder would have made; pages start at this curve's strength.
       if (delta.pages.length) await memory.store.addPages(delta.pages.map((p) => ({ ...p, strength: memory.curve.initialStrength })));
       if (delta.removed.length) await memory.store.deleteTurns(scope, delta.removed);
       await mark(delta.time);
@@ -429,18 +508,20 @@ async function checkpoint(
       pageId: p.id,
       ageDays: (now - p.endTime) / DAY_MS,
       textTokens: p.textTokens,
+      writtenVisualTokens: p.visualTokens,
       held: page !== undefined,
       tier: page?.tier ?? 'dropped',
+      profile: page?.profile ?? 'dropped',
       visualTokens: page?.visualTokens ?? 0,
       fidelity: page ? fidelity(page.decodedText, p.reference) : 0,
     };
   });
 
   // Fresh decodes of a fixed number of held pages per age bucket check the read stored on the
-  // page. Picking by id picks the same page in every policy's store (they share page ids), so
-  // an image no policy has changed is decoded once.
+  // page. Picking by id picks the same page in every policy's store on one ladder (they share
+  // page ids), so an image no policy has changed is decoded once.
   const t0 = performance.now();
-  const reference = new Map(ing.pages.map((p) => [p.id, p.reference]));
+  const written = new Map(ing.pages.map((p) => [p.id, p]));
   for (let b = 0; b < AGE_BUCKETS.length; b++) {
     const inBucket = states
       .filter((s) => s.held && bucketOf(s.ageDays) === b)
@@ -462,7 +543,9 @@ async function checkpoint(
         bucket: b,
         pageId: page.id,
         tier: page.tier,
-        fidelity: fidelity(read, reference.get(page.id)!),
+        profile: page.profile,
+        shrunk: page.visualTokens < written.get(page.id)!.visualTokens,
+        fidelity: fidelity(read, written.get(page.id)!.reference),
         agrees: read === page.decodedText,
         seconds: (performance.now() - d0) / 1000,
       });
@@ -525,7 +608,9 @@ export async function runForgettingExperiment(options: ForgettingExperimentOptio
   log(`forgetting experiment (${settings.mode}): ${data.description}`);
   if (data.fixture && !options.fixture) log('NOTE: shared data folder missing; results come from the small repo fixture and are not comparable to a full run.');
 
-  const units = data.conversations.reduce((a, c) => a + c.sessions.length * (1 + settings.policies.length) + settings.checkpointDays.length * settings.policies.length, 0);
+  // Ratio-ladder policies share one compaction; the mode ladder has its own (Gundam pages).
+  const ladders = [...new Set(settings.policies.map(ladderOf))];
+  const units = data.conversations.reduce((a, c) => a + c.sessions.length * (ladders.length + settings.policies.length) + settings.checkpointDays.length * settings.policies.length, 0);
   const bar =
     options.progress === false
       ? undefined
@@ -542,23 +627,40 @@ export async function runForgettingExperiment(options: ForgettingExperimentOptio
   const samples: DecodeSample[] = [];
   const timeline: TimelinePoint[] = [];
   const recency: RecencyTurns[] = [];
-  const activity = new Map(settings.policies.map((p) => [p.id, { moves: 0, drops: 0, ageingSeconds: 0, recalls: 0, pagesReturned: 0, strength: 0, recallCount: 0, held: 0 }]));
+  const activity = new Map(
+    settings.policies.map((p) => [
+      p.id,
+      { moves: 0, shrinks: 0, fellBack: 0, cannotShrink: 0, steps: new Map<string, MoveTally>(), drops: 0, ageingSeconds: 0, recalls: 0, pagesReturned: 0, strength: 0, recallCount: 0, held: 0 },
+    ]),
+  );
   const seconds = { ingest: 0, ageing: 0, samples: 0, questions: 0 };
   try {
     for (const conv of data.conversations) {
       const workDir = await mkdtemp(join(tmpdir(), 'opticmem-forgetting-'));
       try {
-        const ing = await ingest(conv, ctx, workDir);
-        conversations.push(ing.summary);
-        seconds.ingest += ing.summary.ingestSeconds;
-        recency.push({ conversation: conv.id, turns: ing.turns, questions: conv.questions.filter((q) => q.evidence.length > 0).map((q) => ({ evidence: q.evidence })) });
+        const ingested = new Map<LadderId, Ingested>();
+        for (const ladder of ladders) {
+          const ing = await ingest(conv, ladder, ctx, workDir);
+          ingested.set(ladder, ing);
+          seconds.ingest += ing.compaction.seconds;
+        }
+        const summary = conversationSummary(conv, [...ingested.values()]);
+        conversations.push(summary);
+        recency.push({ conversation: conv.id, turns: ingested.get(ladders[0]!)!.turns, questions: conv.questions.filter((q) => q.evidence.length > 0).map((q) => ({ evidence: q.evidence })) });
         for (const policy of settings.policies) {
-          const run = await runPolicy(conv, ing, policy, ctx, workDir, reads);
+          const run = await runPolicy(conv, ingested.get(ladderOf(policy))!, policy, ctx, workDir, reads);
           snapshots.push(...run.snapshots);
           samples.push(...run.samples);
           timeline.push(...run.timeline);
           const a = activity.get(policy.id)!;
           a.moves += run.moves;
+          a.shrinks += run.shrinks;
+          a.fellBack += run.fellBack;
+          a.cannotShrink += run.cannotShrink;
+          for (const [key, t] of run.steps) {
+            const prev = a.steps.get(key);
+            a.steps.set(key, prev ? { ...prev, moves: prev.moves + t.moves, ratioAfterSum: prev.ratioAfterSum + t.ratioAfterSum } : t);
+          }
           a.drops += run.drops;
           a.ageingSeconds += run.ageingSeconds;
           a.recalls += run.snapshots.reduce((x, s) => x + s.recalls, 0);
@@ -589,6 +691,10 @@ export async function runForgettingExperiment(options: ForgettingExperimentOptio
       return {
         policy: p.id,
         moves: a.moves,
+        shrinks: a.shrinks,
+        fellBack: a.fellBack,
+        cannotShrink: a.cannotShrink,
+        steps: [...a.steps.values()],
         drops: a.drops,
         ageingSeconds: a.ageingSeconds,
         recalls: a.recalls,

@@ -1,39 +1,63 @@
 /**
  * Tables, charts and a written summary of a forgetting-experiment run, all derived from the
- * measured snapshots: `<name>.md`, `<name>.json` and three PNG charts.
+ * measured snapshots: `<name>.md`, `<name>.json` and three PNG charts. Every sentence of the
+ * summary names the conversations its numbers cover: tokens and pages are over every
+ * conversation, evidence recall only over those with evidence questions.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { DAY_MS } from '../../memory/ageing.js';
-import { RATIO_LADDER } from '../../memory/ladder.js';
-import { createEbbinghausCurve, createFsrsCurve } from '../../memory/retention.js';
+import { compactionProfile } from '../../memory/forgetting-policy.js';
+import { DEEPSEEK_MODE_LADDER, RATIO_LADDER, type Ladder } from '../../memory/ladder.js';
+import { getRetentionCurve, type RetentionCurve } from '../../memory/retention.js';
+import { TiersSchema } from '../../memory/tiers.js';
+import { getProfile } from '../../src/tokens/profiles/index.js';
 import { renderLineChart, writeChart, type LineSeries } from '../lib/chart.js';
 import { formatNumber, formatPercent, markdownTable } from '../lib/table.js';
-import { AGE_BUCKETS, bucketOf, type ForgettingResults, type Snapshot } from './experiment.js';
-import { NO_FORGETTING, type OpticalPolicy } from './policies.js';
+import { AGE_BUCKETS, bucketOf, type ForgettingResults, type PageState, type Snapshot } from './experiment.js';
+import { ladderOf, NO_FORGETTING, type LadderId, type OpticalPolicy } from './policies.js';
 import { keepMostRecent } from './recency-truncation.js';
 
 /** Percent on y against a log-scaled x, the layout of the two age/tokens charts. */
 const PERCENT_VS_LOG_AXES = { yDomain: [0, 100] as const, logX: true, width: 1000, height: 640 };
 
+const LADDERS: Record<LadderId, { readonly name: string; readonly ladder: Ladder }> = {
+  ratio: { name: 'ratio ladder', ladder: RATIO_LADDER },
+  'deepseek-modes': { name: 'mode ladder', ladder: DEEPSEEK_MODE_LADDER },
+};
+
+/** Tier names in ladder order, for tables. */
+const TIER_ORDER = [...new Set([...RATIO_LADDER.steps, ...DEEPSEEK_MODE_LADDER.steps].map((s) => s.name)), 'dropped'];
+
 export interface CheckpointRow {
   readonly policy: string;
+  readonly ladder: LadderId;
   readonly days: number;
   readonly conversations: number;
-  /** Means per conversation. */
+  /** Means per conversation, over every conversation. */
   readonly tokens: number;
   readonly hotTokens: number;
   readonly visualTokens: number;
-  /** tokens / no forgetting's tokens at the same checkpoint. */
+  /** tokens / the tokens of the same pages never aged (hot text + pages as written). */
+  readonly vsUnaged: number;
+  /** tokens / no forgetting's tokens at the same checkpoint (the ratio ladder's pages, never aged). */
   readonly vsNoForgetting: number;
+  /** Pages summed over every conversation. */
   readonly pagesWritten: number;
   readonly pagesHeld: number;
+  /** Held pages whose image ageing made smaller than compaction wrote it. */
+  readonly pagesShrunk: number;
   readonly tiers: Record<string, number>;
+  /** Achieved text tokens per visual token of the held pages on each tier. */
+  readonly tierRatios: Record<string, number>;
+  /** Achieved text tokens per visual token over every held page. */
+  readonly pagedRatio: number;
   /** Token-weighted fidelity of the held pages' reads. */
   readonly fidelityHeld: number;
   /** Token-weighted fidelity over every page written, dropped pages counting 0. */
   readonly retained: number;
+  /** Questions with evidence, over the conversations that have them. */
   readonly questions: number;
   readonly evidenceRecall: number;
   readonly evidenceHeld: number;
@@ -47,9 +71,13 @@ export interface BucketRow {
   /** Page observations (pages x checkpoints) falling in the bucket. */
   readonly observations: number;
   readonly held: number;
+  /** Held observations whose image ageing had made smaller. */
+  readonly shrunk: number;
   readonly meanAgeDays: number;
   readonly fidelityHeld: number;
   readonly retained: number;
+  /** Achieved text tokens per visual token of the held observations. */
+  readonly ratioHeld: number;
   readonly sampled: number;
   readonly sampledFidelity: number;
   readonly sampledAgree: number;
@@ -66,6 +94,20 @@ export interface RecencyRow {
   readonly questions: number;
 }
 
+/** Held pages made smaller by ageing, by the strategy that made them: the comparison on real shrinks. */
+export interface StrategyRow {
+  readonly curve: string;
+  readonly ladder: LadderId;
+  readonly strategy: string;
+  readonly policy: string;
+  /** Current canvas profile, or 'all'. */
+  readonly profile: string;
+  /** Page observations (pages x checkpoints) held with an image smaller than written. */
+  readonly observations: number;
+  readonly fidelity: number;
+  readonly ratio: number;
+}
+
 export interface ForgettingReport {
   readonly markdown: string;
   readonly json: unknown;
@@ -74,12 +116,37 @@ export interface ForgettingReport {
 
 const pct = (v: number) => formatPercent(v, 1);
 const int = (v: number) => formatNumber(Number.isFinite(v) ? Math.round(v) : v);
+const ratioText = (v: number) => (Number.isFinite(v) ? `${formatNumber(v, { digits: 1 })}x` : '—');
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 const mean = (xs: readonly number[]) => (xs.length ? sum(xs) / xs.length : Number.NaN);
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const dayLabel = (d: number) => (d === 1 ? '1 day' : d === 7 ? '1 week' : d === 30 ? '1 month' : d === 91 ? '3 months' : d === 365 ? '1 year' : `${d} days`);
 const shortDay = (d: number) => (d === 1 ? '1d' : d === 7 ? '1w' : d === 30 ? '1mo' : d === 91 ? '3mo' : d === 365 ? '1y' : `${d}d`);
+const mode = (profile: string) => profile.replace(/^deepseek-ocr:/, '');
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+const curveName = (c: string | undefined) => (c === 'fsrs' ? 'FSRS' : c === 'ebbinghaus' ? 'Ebbinghaus' : String(c));
+
+/** Text tokens per visual token over `pages` (held ones only). */
+function ratioOf(pages: readonly PageState[]): number {
+  const held = pages.filter((p) => p.held);
+  return sum(held.map((p) => p.textTokens)) / sum(held.map((p) => p.visualTokens));
+}
+
+/** DeepSeek-OCR canvases from largest to smallest. */
+const CANVAS_ORDER = ['gundam', 'large', 'base', 'small', 'tiny'];
+const byCanvas = (profile: string) => {
+  const i = CANVAS_ORDER.indexOf(mode(profile));
+  return i === -1 ? CANVAS_ORDER.length : i;
+};
+
+const shrunk = (p: PageState) => p.held && p.visualTokens < p.writtenVisualTokens;
+const unagedTokens = (s: Snapshot) => s.hotTokens + sum(s.pages.map((p) => p.writtenVisualTokens));
 
 // ---------------------------------------------------------------- aggregation
+
+function policyOf(r: ForgettingResults, id: string): OpticalPolicy | undefined {
+  return r.settings.policies.find((p) => p.id === id);
+}
 
 export function checkpointRows(r: ForgettingResults): CheckpointRow[] {
   const rows: CheckpointRow[] = [];
@@ -91,18 +158,25 @@ export function checkpointRows(r: ForgettingResults): CheckpointRow[] {
       const held = pages.filter((p) => p.held);
       const tiers: Record<string, number> = {};
       for (const p of pages) tiers[p.tier] = (tiers[p.tier] ?? 0) + 1;
+      const tierRatios: Record<string, number> = {};
+      for (const tier of Object.keys(tiers)) if (tier !== 'dropped') tierRatios[tier] = ratioOf(held.filter((p) => p.tier === tier));
       const questions = sum(snaps.map((s) => s.questions));
       rows.push({
         policy: policy.id,
+        ladder: ladderOf(policy),
         days,
         conversations: snaps.length,
         tokens: mean(snaps.map((s) => s.tokens)),
         hotTokens: mean(snaps.map((s) => s.hotTokens)),
         visualTokens: mean(snaps.map((s) => s.visualTokens)),
+        vsUnaged: sum(snaps.map((s) => s.tokens)) / sum(snaps.map(unagedTokens)),
         vsNoForgetting: sum(snaps.map((s) => s.tokens)) / sum(none.map((s) => s.tokens)),
         pagesWritten: pages.length,
         pagesHeld: held.length,
+        pagesShrunk: pages.filter(shrunk).length,
         tiers,
+        tierRatios,
+        pagedRatio: ratioOf(held),
         fidelityHeld: sum(held.map((p) => p.fidelity * p.textTokens)) / sum(held.map((p) => p.textTokens)),
         retained: sum(pages.map((p) => p.fidelity * p.textTokens)) / sum(pages.map((p) => p.textTokens)),
         questions,
@@ -130,9 +204,11 @@ export function bucketRows(r: ForgettingResults, days?: number): BucketRow[] {
         bucket: bucket.label,
         observations: obs.length,
         held: held.length,
+        shrunk: obs.filter(shrunk).length,
         meanAgeDays: sum(obs.map((p) => p.ageDays * p.textTokens)) / sum(obs.map((p) => p.textTokens)),
         fidelityHeld: sum(held.map((p) => p.fidelity * p.textTokens)) / sum(held.map((p) => p.textTokens)),
         retained: sum(obs.map((p) => p.fidelity * p.textTokens)) / sum(obs.map((p) => p.textTokens)),
+        ratioHeld: ratioOf(held),
         sampled: sampled.length,
         sampledFidelity: mean(sampled.map((s) => s.fidelity)),
         sampledAgree: sampled.filter((s) => s.agrees).length,
@@ -142,12 +218,47 @@ export function bucketRows(r: ForgettingResults, days?: number): BucketRow[] {
   return rows;
 }
 
+/**
+ * Downsampling against re-rendering, on pages ageing really made smaller: for every curve and
+ * ladder run with both strategies (and rehearsal), the held observations whose image is smaller
+ * than written, pooled over checkpoints, overall and by current canvas.
+ */
+export function strategyRows(r: ForgettingResults): StrategyRow[] {
+  const rows: StrategyRow[] = [];
+  const rehearsed = r.settings.policies.filter((p) => p.curve && p.rehearsal && p.strategy);
+  for (const p of rehearsed) {
+    const twin = rehearsed.find((x) => x.curve === p.curve && ladderOf(x) === ladderOf(p) && x.strategy !== p.strategy);
+    if (!twin) continue;
+    const obs = r.snapshots.filter((s) => s.policy === p.id).flatMap((s) => s.pages).filter(shrunk);
+    const row = (profile: string, pages: readonly PageState[]): StrategyRow => ({
+      curve: p.curve!,
+      ladder: ladderOf(p),
+      strategy: p.strategy!,
+      policy: p.id,
+      profile,
+      observations: pages.length,
+      fidelity: sum(pages.map((x) => x.fidelity * x.textTokens)) / sum(pages.map((x) => x.textTokens)),
+      ratio: ratioOf(pages),
+    });
+    rows.push(row('all', obs));
+    for (const profile of [...new Set(obs.map((x) => x.profile))].sort((a, b) => byCanvas(a) - byCanvas(b))) {
+      rows.push(row(profile, obs.filter((x) => x.profile === profile)));
+    }
+  }
+  return rows;
+}
+
 function lastSnapshot(r: ForgettingResults, policy: string, conversation: string): Snapshot | undefined {
   const days = r.settings.checkpointDays.at(-1);
   return r.snapshots.find((s) => s.policy === policy && s.conversation === conversation && s.days === days);
 }
 
-/** Recency truncation of every conversation at `budgetOf(conversation)` text tokens. */
+/** Conversations with evidence questions: the ones evidence recall is measured on. */
+function qaConversations(r: ForgettingResults): string[] {
+  return r.recency.filter((c) => c.questions.length > 0).map((c) => c.conversation);
+}
+
+/** Recency truncation of every conversation with evidence questions at `budgetOf(conversation)` text tokens. */
 function recencyAt(r: ForgettingResults, budgetOf: (conversation: string) => number): { tokens: number; evidenceRecall: number; questions: number; budget: number } {
   let questions = 0;
   let recalled = 0;
@@ -227,94 +338,198 @@ function recencyTimeline(r: ForgettingResults, conversation: string, budget: num
   });
 }
 
+/** Days until a never-recalled page's retention falls below `minRetention` (Infinity past a century). */
+export function daysUntilBelow(curve: RetentionCurve, minRetention: number): number {
+  const R = (t: number) => curve.retention(t, { strength: curve.initialStrength, importance: 1 });
+  let hi = 1;
+  while (R(hi) >= minRetention) {
+    hi *= 2;
+    if (hi > 36_500) return Number.POSITIVE_INFINITY;
+  }
+  let lo = 0;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (R(mid) >= minRetention) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
 // ---------------------------------------------------------------- summary text
 
 function label(r: ForgettingResults, id: string): string {
-  return r.settings.policies.find((p) => p.id === id)?.label ?? id;
+  return policyOf(r, id)?.label ?? id;
 }
 
-function summaryParagraph(r: ForgettingResults, rows: CheckpointRow[], buckets: BucketRow[], recency: RecencyRow[]): string {
-  const last = r.settings.checkpointDays.at(-1)!;
+function list(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+interface ConversationsText {
+  /** With the ids: "all 4 conversations (a, b, c, d)". */
+  readonly full: string;
+  /** Once the ids were given: "all 4 conversations". */
+  readonly short: string;
+}
+
+function conversationsText(ids: readonly string[]): ConversationsText {
+  const short = ids.length === 1 ? 'the one conversation' : ids.length === 2 ? 'both conversations' : `all ${ids.length} conversations`;
+  return { full: `${short} (${ids.join(', ')})`, short };
+}
+
+/** The conversations evidence recall covers (those with evidence questions). */
+function qaText(ids: readonly string[], all: number): ConversationsText {
+  if (ids.length === all) return conversationsText(ids);
+  const short = ids.length === 1 ? 'the one conversation with evidence questions' : `the ${ids.length} conversations with evidence questions`;
+  return { full: `${short} (${ids.join(', ')})`, short };
+}
+
+const strengthText = (days: number) => (days === 1 ? '1 day' : `${formatNumber(days, { digits: 1 })} days`);
+
+function daysText(d: number): string {
+  if (!Number.isFinite(d)) return 'more than a century';
+  if (d >= 730) return `${formatNumber(d / 365, { digits: 1 })} years`;
+  return `${formatNumber(d, { digits: d < 10 ? 1 : 0 })} days`;
+}
+
+/** "lossless 4 at 7.9x, 15x 6 at 20.3x" for the held pages. */
+function tiersWithRatios(row: CheckpointRow): string {
+  return TIER_ORDER.filter((t) => t !== 'dropped' && row.tiers[t]).map((t) => `${t} ${row.tiers[t]} at ${ratioText(row.tierRatios[t]!)}`).join(', ');
+}
+
+function compare(a: number, b: number, more = 'more than', less = 'less than', same = 'as much as'): string {
+  return a > b + 0.0005 ? more : a < b - 0.0005 ? less : same;
+}
+
+function summaryParagraph(r: ForgettingResults, rows: CheckpointRow[], buckets: BucketRow[], recency: RecencyRow[], strategies: StrategyRow[]): string {
+  const s = r.settings;
+  const last = s.checkpointDays.at(-1)!;
   const at = (policy: string, days = last) => rows.find((x) => x.policy === policy && x.days === days);
-  const none = at(NO_FORGETTING.id);
-  const parts: string[] = [];
+  const all = conversationsText(r.conversations.map((c) => c.id));
+  const qa = qaText(qaConversations(r), r.conversations.length);
   const hasQa = rows.some((x) => x.questions > 0);
+  const none = at(NO_FORGETTING.id);
+  const shown = s.policies.filter((p) => p.curve && p.rehearsal && p.strategy === 'downsample');
+  const name = (id: string) => (id === NO_FORGETTING.id ? 'no forgetting' : label(r, id));
+  const parts: string[] = [];
+
+  // What compaction wrote, per ladder (names every conversation once; later sentences say "all n").
+  const target = TiersSchema.parse({}).lossless.ratio;
+  const written = [...new Set(s.policies.map(ladderOf))].map((ladder) => {
+    const cs = r.conversations.flatMap((c) => c.compactions.filter((x) => x.ladder === ladder));
+    const profiles: Record<string, number> = {};
+    for (const c of cs) for (const [p, n] of Object.entries(c.profiles)) profiles[p] = (profiles[p] ?? 0) + n;
+    const pages = sum(cs.map((c) => c.pagesWritten));
+    const kinds = Object.keys(profiles).sort((a, b) => byCanvas(a) - byCanvas(b)).map((p) => cap(mode(p))).join('/');
+    return `${plural(pages, `${kinds} page`)} at ${ratioText(sum(cs.map((c) => c.pageTextTokens)) / sum(cs.map((c) => c.pageVisualTokens)))} for the ${LADDERS[ladder].name}`;
+  });
+  parts.push(
+    `Over ${all.full}, compaction wrote ${list(written)} (text tokens per visual token; target ${target}x, lower where a batch does not fill its page or the closed loop needs larger glyphs).`,
+  );
+
+  // Tokens, pages and readability at the last checkpoint: every conversation.
   if (none) {
-    parts.push(
-      `${dayLabel(last)} after the last session, no forgetting holds ${int(none.tokens)} tokens per conversation` +
-        (hasQa ? ` and recalls ${pct(none.evidenceRecall)} of the evidence (k = ${r.settings.k})` : '') +
-        '.',
-    );
+    parts.push(`${cap(dayLabel(last))} after the last session, over ${all.short}, no forgetting holds ${int(none.tokens)} tokens per conversation (hot text plus ${none.pagesHeld} pages at ${ratioText(none.pagedRatio)}).`);
   }
-  for (const p of r.settings.policies.filter((x) => x.curve && x.rehearsal && x.strategy === 'downsample')) {
+  for (const p of shown) {
     const row = at(p.id);
-    if (!row || !none) continue;
+    if (!row) continue;
+    const vsNone = ladderOf(p) !== 'ratio' && none ? `, ${pct(row.vsNoForgetting)} of no forgetting` : '';
     parts.push(
-      `${p.label} holds ${int(row.tokens)} (${pct(row.vsNoForgetting)} of no forgetting), keeps ${row.pagesHeld} of ${row.pagesWritten} pages` +
-        ` with ${pct(row.retained)} of the paged text still readable` +
-        (hasQa ? ` and recalls ${pct(row.evidenceRecall)} of the evidence` : '') +
-        '.',
+      `${p.label} holds ${int(row.tokens)} (${pct(row.vsUnaged)} of its pages unaged${vsNone}) and keeps ${row.pagesHeld} of ${row.pagesWritten} pages` +
+        (row.pagesHeld ? ` (${tiersWithRatios(row)}), ${pct(row.retained)} of the paged text readable.` : ', so none of the paged text is readable.'),
     );
   }
-  for (const rec of recency.filter((x) => x.matchedTo !== NO_FORGETTING.id)) {
-    if (!hasQa) break;
-    const cmp = rec.evidenceRecall > rec.policyEvidenceRecall + 0.005 ? 'more than' : rec.evidenceRecall < rec.policyEvidenceRecall - 0.005 ? 'less than' : 'as much as';
-    parts.push(
-      `Recency truncation at the same budget (${int(rec.budget)} text tokens) recalls ${pct(rec.evidenceRecall)}, ${cmp} ${label(r, rec.matchedTo)}` +
-        (cmp === 'as much as' ? '' : ` (${pct(rec.policyEvidenceRecall)})`) +
-        '.',
-    );
+
+  // Tokens over time: from the end of the last session to the last checkpoint.
+  const heldAt = (policy: string, afterLast: number) =>
+    mean(r.conversations.flatMap((c) => r.timeline.filter((t) => t.policy === policy && t.conversation === c.id && Math.abs(t.daysAfterLast - afterLast) < 1e-9).map((t) => t.tokens)));
+  const falls = shown.flatMap((p) => {
+    const from = heldAt(p.id, 0);
+    const to = heldAt(p.id, last);
+    if (!Number.isFinite(from) || !Number.isFinite(to)) return [];
+    return [Math.round(from) === Math.round(to) ? `stay at ${int(to)} under ${p.label}` : `go from ${int(from)} to ${int(to)} under ${p.label}`];
+  });
+  if (falls.length) parts.push(`Between the last session and ${dayLabel(last)} after it, tokens held per conversation (${all.short}, the tokens chart) ${list(falls)}.`);
+
+  // Evidence recall: only the conversations with evidence questions.
+  if (hasQa && none) {
+    const recalls = [NO_FORGETTING, ...shown].flatMap((p) => {
+      const row = at(p.id);
+      return row ? [`${pct(row.evidenceRecall)} for ${name(p.id)} (${int(row.tokensQa)} tokens per conversation)`] : [];
+    });
+    parts.push(`On ${qa.full}, ${dayLabel(last)} after the last session, the evidence recalled (hot text plus the top ${s.k} pages per question) is ${list(recalls)}.`);
+    const rec = recency.map((x) => `${pct(x.evidenceRecall)} at ${name(x.matchedTo)}'s (${compare(x.evidenceRecall, x.policyEvidenceRecall)} its ${pct(x.policyEvidenceRecall)})`);
+    if (rec.length) parts.push(`On ${qa.short}, recency truncation of plain text at the same per-conversation budgets recalls ${list(rec)}.`);
   }
-  const noneRec = recency.find((x) => x.matchedTo === NO_FORGETTING.id);
-  if (noneRec && hasQa && none) {
-    parts.push(`Spent on text instead, no forgetting's ${int(noneRec.budget)} tokens would keep ${pct(noneRec.evidenceRecall)} of the evidence against ${pct(none.evidenceRecall)} as 10x pages.`);
-  }
-  for (const curve of ['ebbinghaus', 'fsrs'] as const) {
-    const down = r.settings.policies.find((p) => p.curve === curve && p.strategy === 'downsample' && p.rehearsal);
-    const rer = r.settings.policies.find((p) => p.curve === curve && p.strategy === 'rerender' && p.rehearsal);
+
+  // Downsample against re-render, on pages ageing made smaller.
+  const pairs = new Map<string, StrategyRow[]>();
+  for (const x of strategies.filter((x) => x.profile === 'all')) pairs.set(`${x.curve}:${x.ladder}`, [...(pairs.get(`${x.curve}:${x.ladder}`) ?? []), x]);
+  for (const pair of pairs.values()) {
+    const down = pair.find((x) => x.strategy === 'downsample');
+    const rer = pair.find((x) => x.strategy === 'rerender');
     if (!down || !rer) continue;
-    const fid = (id: string) => {
-      const bs = buckets.filter((b) => b.policy === id && b.held > 0);
-      return sum(bs.map((b) => b.fidelityHeld * b.held)) / sum(bs.map((b) => b.held));
-    };
-    const moved = (id: string) => r.activity.find((a) => a.policy === id)?.moves ?? 0;
-    if (!Number.isFinite(fid(down.id)) || !Number.isFinite(fid(rer.id))) {
-      parts.push(`Under ${curve === 'fsrs' ? 'FSRS' : 'Ebbinghaus'} no page was left to read by the checkpoints (${moved(down.id)} and ${moved(rer.id)} ladder moves before the drops).`);
+    const where = `${curveName(down.curve)} on the ${LADDERS[down.ladder].name}`;
+    const act = (id: string) => r.activity.find((a) => a.policy === id);
+    const shrinks = `${act(down.policy)?.shrinks ?? 0} and ${act(rer.policy)?.shrinks ?? 0} re-encodings`;
+    if (down.observations === 0 && rer.observations === 0) {
+      parts.push(`Under ${where}, over ${all.short}, no held page had an image smaller than written at any checkpoint (${shrinks}), so the two ageing strategies are not compared there.`);
       continue;
     }
+    const byCanvasText = [...new Set(strategies.filter((x) => (x.policy === down.policy || x.policy === rer.policy) && x.profile !== 'all').map((x) => x.profile))]
+      .sort((a, b) => byCanvas(a) - byCanvas(b))
+      .map((profile) => {
+        const f = (policy: string) => strategies.find((x) => x.policy === policy && x.profile === profile);
+        return `${cap(mode(profile))} ${f(down.policy) ? pct(f(down.policy)!.fidelity) : '—'} vs ${f(rer.policy) ? pct(f(rer.policy)!.fidelity) : '—'}`;
+      });
+    const fell = act(rer.policy)?.fellBack ?? 0;
     parts.push(
-      `Held pages read back at ${pct(fid(down.id))} after downsampling and ${pct(fid(rer.id))} after re-rendering under ${curve === 'fsrs' ? 'FSRS' : 'Ebbinghaus'}` +
-        ` (${moved(down.id)} and ${moved(rer.id)} ladder moves).`,
+      `On pages ageing made smaller under ${where} (${all.short}, checkpoints pooled), downsampled images read back at ${pct(down.fidelity)} and re-rendered ones at ${pct(rer.fidelity)}` +
+        ` (${down.observations} and ${rer.observations} page observations from ${shrinks}; by canvas, downsample vs re-render: ${byCanvasText.join(', ')})` +
+        (fell ? `; ${plural(fell, 're-render')} fell back to downsampling because the text would not fit the smaller canvas legibly.` : '.'),
     );
   }
-  for (const p of r.settings.policies.filter((x) => x.curve && !x.rehearsal)) {
-    const twin = r.settings.policies.find((x) => x.curve === p.curve && x.strategy === p.strategy && x.rehearsal);
+
+  // What rehearsal buys.
+  for (const p of s.policies.filter((x) => x.curve && !x.rehearsal)) {
+    const twin = s.policies.find((x) => x.curve === p.curve && x.strategy === p.strategy && ladderOf(x) === ladderOf(p) && x.rehearsal);
     const a = at(p.id);
     const b = twin ? at(twin.id) : undefined;
     if (!a || !b || !twin) continue;
     const sa = r.activity.find((x) => x.policy === p.id)!;
     const sb = r.activity.find((x) => x.policy === twin.id)!;
     if (a.pagesHeld === 0 && b.pagesHeld === 0) {
-      parts.push(`${twin.label} keeps no page with or without rehearsal: the checkpoint recalls come after the pages were dropped.`);
+      parts.push(`Over ${all.short}, ${twin.label} keeps no page ${dayLabel(last)} after the last session with or without rehearsal.`);
       continue;
     }
     parts.push(
-      `Rehearsal: with the checkpoint questions answered through \`recall\`, ${twin.label} holds ${b.pagesHeld} page${b.pagesHeld === 1 ? '' : 's'} (mean strength ${formatNumber(sb.meanStrength, { digits: 1 })} days) ` +
+      `Rehearsal, over ${all.short}: with the checkpoint questions asked through \`recall\`, ${twin.label} holds ${plural(b.pagesHeld, 'page')} (mean strength ${formatNumber(sb.meanStrength, { digits: 1 })} days) ` +
         `against ${a.pagesHeld} (${formatNumber(sa.meanStrength, { digits: 1 })} days) when the same questions only search` +
-        (hasQa ? `, and recalls ${pct(b.evidenceRecall)} against ${pct(a.evidenceRecall)}.` : '.'),
+        (hasQa ? `; on ${qa.short} it recalls ${pct(b.evidenceRecall)} of the evidence against ${pct(a.evidenceRecall)}.` : '.'),
     );
   }
-  const ebb = buckets.filter((b) => b.policy.startsWith('ebbinghaus-downsample') && !b.policy.endsWith('no-rehearsal'));
-  const fsrs = buckets.filter((b) => b.policy === 'fsrs-downsample');
-  const oldest = (bs: BucketRow[]) => bs.at(-1);
-  const e = oldest(ebb);
-  const f = oldest(fsrs);
-  if (e && f) {
-    parts.push(
-      `In the oldest bucket (${f.bucket}), Ebbinghaus with MemoryBank's one-day strength keeps ${pct(e.held / e.observations)} of the pages and FSRS ${pct(f.held / f.observations)}: ` +
-        'e^(-t/S) falls below the last ladder step (0.08) within days unless a recall restarts it, while the power curve still sits on a ladder step after a year.',
-    );
+
+  // The curves: when an unrecalled page leaves each ladder, and what the pages did.
+  const leaves: string[] = [];
+  for (const ladder of [...new Set(s.policies.filter((p) => p.curve).map(ladderOf))]) {
+    const floor = LADDERS[ladder].ladder.steps.at(-1)!.minRetention;
+    const curves = [...new Set(s.policies.filter((p) => p.curve && ladderOf(p) === ladder).map((p) => p.curve!))];
+    const times = curves.map((c) => {
+      const curve = getRetentionCurve(c);
+      return `${daysText(daysUntilBelow(curve, floor))} under ${curveName(c)} (S = ${strengthText(curve.initialStrength)})`;
+    });
+    leaves.push(`the ${LADDERS[ladder].name}'s last step (R < ${floor}) after ${list(times)}`);
   }
+  if (leaves.length) parts.push(`Without a recall, a page falls below ${list(leaves)}, counted from its last turn.`);
+  const shapes = shown.flatMap((p) => {
+    const bs = buckets.filter((b) => b.policy === p.id);
+    const young = bs[0];
+    const old = bs.at(-1);
+    if (!young || !old || young === old) return [];
+    return [`from ${pct(young.retained)} (${young.bucket}) to ${pct(old.retained)} (${old.bucket}, ${pct(old.held / old.observations)} of those pages held) under ${p.label}`];
+  });
+  if (shapes.length) parts.push(`Over ${all.short}, readable paged text by page age (the retention chart, checkpoints pooled) goes ${list(shapes)}.`);
   return parts.join(' ');
 }
 
@@ -327,7 +542,7 @@ async function retentionChart(r: ForgettingResults, buckets: BucketRow[], path: 
     name: p.label,
     points: buckets.filter((b) => b.policy === p.id).map((b) => ({ x: b.meanAgeDays, y: b.retained * 100 })),
   }));
-  const fsrsMatch = r.settings.policies.find((p) => p.curve === 'fsrs' && p.rehearsal && p.strategy === 'downsample');
+  const fsrsMatch = r.settings.policies.find((p) => p.curve === 'fsrs' && p.rehearsal && p.strategy === 'downsample' && ladderOf(p) === 'ratio');
   if (fsrsMatch && r.recency.length) {
     series.push({
       name: `recency truncation (budget of ${fsrsMatch.label})`,
@@ -339,18 +554,15 @@ async function retentionChart(r: ForgettingResults, buckets: BucketRow[], path: 
   const lo = Math.max(0.1, Math.min(...ages, 1) / 2);
   const hi = Math.max(...ages, 30) * 1.5;
   const grid = Array.from({ length: 40 }, (_, i) => lo * Math.pow(hi / lo, i / 39));
-  const models = [
-    { name: 'Ebbinghaus R(t), S = 1 day, no recall', curve: createEbbinghausCurve() },
-    { name: 'FSRS R(t), S = 3.7 days, no recall', curve: createFsrsCurve() },
-  ];
-  models.forEach((m, i) =>
+  (['ebbinghaus', 'fsrs'] as const).forEach((name, i) => {
+    const curve = getRetentionCurve(name);
     series.push({
-      name: m.name,
+      name: `${curveName(name)} R(t), S = ${strengthText(curve.initialStrength)}, no recall`,
       style: 'dashed',
       color: MODEL_GREY[i]!,
-      points: grid.map((t) => ({ x: t, y: m.curve.retention(t, { strength: m.curve.initialStrength, importance: 1 }) * 100 })),
-    }),
-  );
+      points: grid.map((t) => ({ x: t, y: curve.retention(t, { strength: curve.initialStrength, importance: 1 }) * 100 })),
+    });
+  });
   const png = await renderLineChart({
     title: 'Paged text still readable vs page age (fidelity x held, all checkpoints)',
     xLabel: 'page age: days since its last turn was said (log scale)',
@@ -370,7 +582,7 @@ async function tokensChart(r: ForgettingResults, path: string): Promise<string |
     name: p.label,
     points: r.timeline.filter((t) => t.policy === p.id && t.conversation === conv.id).map((t) => ({ x: t.day, y: t.tokens })),
   }));
-  const fsrsMatch = r.settings.policies.find((p) => p.curve === 'fsrs' && p.rehearsal && p.strategy === 'downsample');
+  const fsrsMatch = r.settings.policies.find((p) => p.curve === 'fsrs' && p.rehearsal && p.strategy === 'downsample' && ladderOf(p) === 'ratio');
   const budget = fsrsMatch ? lastSnapshot(r, fsrsMatch.id, conv.id)?.tokens : undefined;
   if (fsrsMatch && budget !== undefined) {
     const days = [...new Set(r.timeline.filter((t) => t.conversation === conv.id).map((t) => t.day))].sort((a, b) => a - b);
@@ -400,7 +612,7 @@ async function recallChart(r: ForgettingResults, rows: CheckpointRow[], path: st
   series.push({ name: 'recency truncation at budget N (x = tokens kept)', style: 'dashed', points: recencyCurve(r).map((c) => ({ x: c.tokens, y: c.evidenceRecall * 100 })) });
   const png = await renderLineChart({
     title: `Evidence recalled (hot text + top-${r.settings.k} pages) vs tokens held, per checkpoint`,
-    xLabel: 'tokens held per conversation (log scale)',
+    xLabel: 'tokens held per conversation with evidence questions (log scale)',
     yLabel: 'evidence recalled (%)',
     series,
     ...PERCENT_VS_LOG_AXES,
@@ -410,45 +622,85 @@ async function recallChart(r: ForgettingResults, rows: CheckpointRow[], path: st
 
 // ---------------------------------------------------------------- files
 
+function ladderText(ladder: Ladder, profile: string): string {
+  // A mode ladder's first step is planned on its costlier canvases only (see compactionProfile).
+  const first = compactionProfile(ladder, getProfile(profile));
+  return (
+    ladder.steps
+      .map((x, i) => {
+        if (x.ratio !== undefined) return `${x.name} (${x.ratio}x, R ≥ ${x.minRetention})`;
+        const p = i === 0 ? first : getProfile(x.profile!);
+        const tokens = p.sizes().map((size) => p.tokensFor(size.width, size.height));
+        const least = Math.min(...tokens);
+        return `${x.name} (${least}${Math.max(...tokens) > least ? '+' : ''} tokens, R ≥ ${x.minRetention})`;
+      })
+      .join(' → ') + ' → dropped'
+  );
+}
+
 export async function writeForgettingReport(r: ForgettingResults, options: { outDir: string; name: string }): Promise<ForgettingReport> {
   await mkdir(options.outDir, { recursive: true });
   const rows = checkpointRows(r);
   const pooled = bucketRows(r);
   const recency = recencyRows(r);
   const curve = recencyCurve(r);
+  const strategies = strategyRows(r);
   const s = r.settings;
   const hasQa = rows.some((x) => x.questions > 0);
   const last = s.checkpointDays.at(-1)!;
+  const ladders = [...new Set(s.policies.map(ladderOf))];
+  const all = conversationsText(r.conversations.map((c) => c.id));
+  const qa = qaText(qaConversations(r), r.conversations.length);
   const files = [`${options.name}.md`, `${options.name}.json`, `${options.name}-retention.png`, `${options.name}-tokens.png`, `${options.name}-recall-vs-tokens.png`];
 
-  const tierText = (tiers: Record<string, number>) =>
-    [...RATIO_LADDER.steps.map((x) => x.name), 'dropped'].filter((t) => tiers[t]).map((t) => `${t} ${tiers[t]}`).join(' · ');
+  const tierText = (row: CheckpointRow) =>
+    TIER_ORDER.filter((t) => row.tiers[t]).map((t) => (t === 'dropped' ? `dropped ${row.tiers[t]}` : `${t} ${row.tiers[t]} (${ratioText(row.tierRatios[t]!)})`)).join(' · ');
   const checkpointTable = markdownTable(
-    ['policy', 'after last session', 'tokens held', 'vs none', 'pages held', 'tiers', 'fidelity (held)', 'readable', ...(hasQa ? [`evidence recalled @${s.k}`, 'evidence held'] : [])],
+    [
+      'policy',
+      'after last session',
+      'tokens held',
+      'vs unaged',
+      'vs no forgetting',
+      'pages held',
+      'tiers (achieved ratio)',
+      'paged ratio',
+      'fidelity (held)',
+      'readable',
+      ...(hasQa ? [`evidence recalled @${s.k}`, 'evidence held', 'tokens (QA conversations)'] : []),
+    ],
     rows.map((x) => [
       label(r, x.policy),
       dayLabel(x.days),
       int(x.tokens),
+      pct(x.vsUnaged),
       pct(x.vsNoForgetting),
       `${x.pagesHeld}/${x.pagesWritten}`,
-      tierText(x.tiers),
+      tierText(x),
+      ratioText(x.pagedRatio),
       pct(x.fidelityHeld),
       pct(x.retained),
-      ...(hasQa ? [pct(x.evidenceRecall), pct(x.evidenceHeld)] : []),
+      ...(hasQa ? [pct(x.evidenceRecall), pct(x.evidenceHeld), int(x.tokensQa)] : []),
     ]),
   );
   const recencyTable = markdownTable(
     ['recency truncation matched to', 'N (text tokens, mean)', 'tokens kept', 'evidence recalled', 'that policy: tokens', 'that policy: evidence recalled', 'questions'],
     recency.map((x) => [label(r, x.matchedTo), int(x.budget), int(x.tokens), pct(x.evidenceRecall), int(x.policyTokens), pct(x.policyEvidenceRecall), x.questions]),
   );
+  const strategyTable = markdownTable(
+    ['policy', 'current canvas', 'page observations', 'fidelity', 'achieved ratio'],
+    strategies.map((x) => [label(r, x.policy), x.profile === 'all' ? 'all smaller than written' : cap(mode(x.profile)), x.observations, pct(x.fidelity), ratioText(x.ratio)]),
+  );
   const bucketTable = markdownTable(
-    ['policy', 'page age', 'observations', 'held', 'mean age (days)', 'fidelity (held)', 'readable', 'fresh decodes', 'fresh fidelity', 'fresh = stored'],
+    ['policy', 'page age', 'observations', 'held', 'smaller than written', 'mean age (days)', 'achieved ratio (held)', 'fidelity (held)', 'readable', 'fresh decodes', 'fresh fidelity', 'fresh = stored'],
     pooled.map((b) => [
       label(r, b.policy),
       b.bucket,
       b.observations,
       b.held,
+      b.shrunk,
       formatNumber(b.meanAgeDays, { digits: 1 }),
+      ratioText(b.ratioHeld),
       pct(b.fidelityHeld),
       pct(b.retained),
       b.sampled,
@@ -456,11 +708,30 @@ export async function writeForgettingReport(r: ForgettingResults, options: { out
       b.sampled ? `${b.sampledAgree}/${b.sampled}` : '—',
     ]),
   );
+  const stepsTable = markdownTable(
+    ['policy', 'step', 'canvas', 'made by', 'moves', 'mean achieved ratio after'],
+    r.activity.flatMap((a) =>
+      [...a.steps]
+        .sort((x, y) => TIER_ORDER.indexOf(x.to) - TIER_ORDER.indexOf(y.to) || TIER_ORDER.indexOf(x.from) - TIER_ORDER.indexOf(y.from) || x.strategy.localeCompare(y.strategy))
+        .map((t) => [
+          label(r, a.policy),
+          `${t.from} → ${t.to}`,
+          t.profileBefore === t.profileAfter ? `${cap(mode(t.profileBefore))} (kept)` : `${cap(mode(t.profileBefore))} → ${cap(mode(t.profileAfter))}`,
+          t.strategy === 'kept' ? 'relabel only' : t.strategy,
+          t.moves,
+          ratioText(t.ratioAfterSum / t.moves),
+        ]),
+    ),
+  );
   const activityTable = markdownTable(
-    ['policy', 'ladder moves', 'pages dropped', 'ageing s', 'recalls', 'pages returned', 'mean strength at end (days)', 'mean recalls per held page'],
+    ['policy', 'ladder moves', 're-encoded smaller', 'relabelled only', 'steps skipped (no smaller canvas)', 're-renders fallen back', 'pages dropped', 'ageing s', 'recalls', 'pages returned', 'mean strength at end (days)', 'mean recalls per held page'],
     r.activity.map((a) => [
       label(r, a.policy),
       a.moves,
+      a.shrinks,
+      a.moves - a.shrinks,
+      a.cannotShrink,
+      a.fellBack,
       a.drops,
       formatNumber(a.ageingSeconds, { digits: 1 }),
       a.recalls,
@@ -470,30 +741,34 @@ export async function writeForgettingReport(r: ForgettingResults, options: { out
     ]),
   );
   const convTable = markdownTable(
-    ['conversation', 'source', 'lang', 'sessions', 'turns', 'text tokens', 'span', 'pages', 'page ratio', 'written fidelity', 'questions (with evidence)', 'compaction s'],
-    r.conversations.map((c) => [
-      c.id,
-      c.source,
-      c.lang,
-      c.sessions,
-      c.turns,
-      int(c.textTokens),
-      `${c.firstSession} – ${c.lastSession}`,
-      c.pagesWritten,
-      `${formatNumber(c.pageTextTokens / c.pageVisualTokens, { digits: 1 })}x`,
-      pct(c.writtenFidelity),
-      `${c.questions} (${c.questionsWithEvidence})`,
-      formatNumber(c.ingestSeconds, { digits: 0 }),
-    ]),
+    ['conversation', 'source', 'lang', 'sessions', 'turns', 'text tokens', 'span', 'questions (with evidence)'],
+    r.conversations.map((c) => [c.id, c.source, c.lang, c.sessions, c.turns, int(c.textTokens), `${c.firstSession} – ${c.lastSession}`, `${c.questions} (${c.questionsWithEvidence})`]),
   );
-  const ladder = RATIO_LADDER.steps.map((x) => `${x.name} (${x.ratio}x, R ≥ ${x.minRetention})`).join(' → ') + ' → dropped';
+  const compactionTable = markdownTable(
+    ['conversation', 'ladder', 'pages', 'page ratio', 'written fidelity', 'compaction s'],
+    r.conversations.flatMap((c) =>
+      c.compactions.map((x) => [
+        c.id,
+        LADDERS[x.ladder].name,
+        Object.entries(x.profiles).sort(([a], [b]) => byCanvas(a) - byCanvas(b)).map(([p, n]) => `${n} ${cap(mode(p))}`).join(' · ') || '0',
+        ratioText(x.pageTextTokens / x.pageVisualTokens),
+        pct(x.writtenFidelity),
+        formatNumber(x.seconds, { digits: 0 }),
+      ]),
+    ),
+  );
   const fixtureNote = s.fixture
     ? `\n> **Fixture run.** ${s.data.includes('asked for') ? 'The repo fixture was asked for' : 'The shared data folder was missing'}; these numbers come from one small conversation written for the project and are not comparable to a run on LoCoMo and MemoryBank.\n`
     : '';
-  const summary = summaryParagraph(r, rows, pooled, recency);
+  const summary = summaryParagraph(r, rows, pooled, recency, strategies);
   const tokensConv = await tokensChart(r, join(options.outDir, `${options.name}-tokens.png`));
   await retentionChart(r, pooled, join(options.outDir, `${options.name}-retention.png`));
   await recallChart(r, rows, join(options.outDir, `${options.name}-recall-vs-tokens.png`));
+  const ebb = getRetentionCurve('ebbinghaus');
+  const fsrs = getRetentionCurve('fsrs');
+  const lossless = TiersSchema.parse({}).lossless;
+  const baseProfile = getProfile(s.profile);
+  const [baseSize] = baseProfile.sizes();
 
   const md = [
     `# Forgetting-curve experiment${s.mode === 'quick' ? ' (quick)' : ''}`,
@@ -505,32 +780,48 @@ export async function writeForgettingReport(r: ForgettingResults, options: { out
     '',
     '## What was run',
     '',
-    `- Each conversation is replayed session by session at its own dates into a real \`Memory\` (LanceDB in a temp folder, ${s.profile} pages, the local PP-OCR ONNX decoder) with an injected clock. ` +
-      `The hot tier keeps ${s.hotBudgetTokens} text tokens; older turns are compacted into lossless pages (target 10x, closed loop to 98% fidelity). Compaction is identical for every policy, so it runs once and each policy's store replays the same turns and pages. ` +
-      'When a session ends over the budget, compaction leaves half the budget hot, as automatic compaction does; pages are therefore not always full (see the page ratio of each conversation).',
-    `- Optical policies: no forgetting (pages stay at 10x); Ebbinghaus R = e^(-t/S) (S starts at 1 day, up to +1 day per recall in proportion to the time since the previous one, so massed recalls do not stack) and FSRS-style R = (1 + 19/81 · t/S)^-0.5 (S starts at 3.7 days, FSRS-4.5 stability update), each with both ageing strategies (downsample the stored image, or re-render the decoded text at the smaller size). Ladder: ${ladder}. ` +
-      `With Small pages (640x640, 100 visual tokens) the only smaller DeepSeek-OCR canvas is Tiny (512x512, 64 tokens), so the 15x step re-encodes the page and the 20x and 30x steps only relabel it.`,
+    `- Each conversation is replayed session by session at its own dates into a real \`Memory\` (LanceDB in a temp folder, the canvas renderer, the local PP-OCR ONNX decoder) with an injected clock. ` +
+      `The hot tier keeps ${s.hotBudgetTokens} text tokens; when a session ends over that budget, compaction leaves half of it hot, as automatic compaction does, so each batch of older turns is paged at once and pages are not always full. ` +
+      `Compaction (closed loop to ${pct(lossless.minFidelity)} fidelity, target ${lossless.ratio}x) is identical for every policy on one ladder, so it runs once per conversation and ladder, and each policy's store replays its ladder's turns and pages.`,
+    `- Ratio ladder: ${ladderText(RATIO_LADDER, s.profile)}. Its lossless pages are ${s.profile} (${baseSize!.width}x${baseSize!.height}, ${baseProfile.tokensFor(baseSize!.width, baseSize!.height)} visual tokens). ` +
+      'A step re-encodes a page to the DeepSeek-OCR canvas with the fewest tokens that keeps it at or below the step\'s ratio (the smallest canvas below the current one when none does), only relabels a page whose ratio already meets the step, and is skipped (counted) when no smaller canvas exists; the tier labels therefore name the step, and the tables give the ratio each tier actually holds (text tokens / visual tokens held).' +
+      (ladders.includes('deepseek-modes')
+        ? ` Mode ladder (the DeepSeek-OCR paper's Fig. 13): ${ladderText(DEEPSEEK_MODE_LADDER, s.profile)}; its pages are compacted by a memory opened with \`forgetting: { ladder: 'deepseek-modes' }\`, at Gundam canvases of more than Large's 400 tokens, and every step re-encodes to the next mode.`
+        : ''),
+    `- Optical policies: no forgetting (pages stay as written); Ebbinghaus R = e^(-t/S) (S starts at ${strengthText(ebb.initialStrength)}, up to +1 day per recall in proportion to the time since the previous one, so massed recalls do not stack) ` +
+      `and FSRS-style R = (1 + 19/81 · t/S)^-0.5 (S starts at ${strengthText(fsrs.initialStrength)}, FSRS-4.5 stability update), each with both ageing strategies (downsample the stored image, or re-render the decoded text at the smaller size)` +
+      (ladders.includes('deepseek-modes') ? ', and FSRS on the mode ladder.' : '.') +
+      ` Policies: ${s.policies.map((p) => p.label).join('; ')}.`,
     `- Ageing runs at every session date (as a periodic job would) and at each checkpoint: ${s.checkpointDays.map(dayLabel).join(', ')} after the last session.`,
     `- Rehearsal: at each checkpoint every question is asked through \`Memory.recall(question, { k: ${s.k} })\`, which strengthens every page it returns and restarts its clock — that is how the curves are meant to be used. ` +
       (s.policies.some((p) => !p.rehearsal) ? 'The "no rehearsal" rows ask the same questions through the store\'s search, which changes nothing. ' : '') +
       'Questions are asked after the checkpoint is measured, so they strengthen pages for the next ageing.',
-    `- Evidence recalled: per question, the share of its evidence turns that are in the hot tier (always in context) or on one of the top-${s.k} pages returned (LoCoMo categories 1–4; MemoryBank probes have no evidence ids and are asked only as rehearsal). Evidence held: the share still in the hot tier or on any held page, whatever search finds.`,
+    `- Evidence recalled: per question, the share of its evidence turns that are in the hot tier (always in context) or on one of the top-${s.k} pages returned (LoCoMo categories 1–4; MemoryBank probes have no evidence ids and are asked only as rehearsal), so it covers ${qa.full} only. Evidence held: the share still in the hot tier or on any held page, whatever search finds.`,
     `- Fidelity: 1 − character edit distance / reference length of a page's current read (the read the decoder made of its current image, stored on the page) against the page's source text; a page cut inside a turn is cut where its verified read at compaction aligns best. Readable = token-weighted fidelity over every page written, dropped pages counting 0. ` +
       `Fresh decodes: ${s.samplesPerBucket} held page per age bucket, policy and checkpoint is decoded again (identical images once) to check the stored read.`,
+    `- Vs unaged: tokens held / the tokens of the same pages never aged (hot text plus the pages as compaction wrote them); vs no forgetting: / what no forgetting holds (the ratio ladder's pages).`,
     `- Recency truncation keeps the most recent whole turns up to N text tokens. N is matched per conversation to the tokens (text + visual) a policy holds at the last checkpoint, so both spend the same context budget; the chart sweeps N.`,
     '',
     '## Summary',
     '',
     summary,
     '',
-    '## At each checkpoint (means per conversation)',
+    `## At each checkpoint (tokens: means per conversation over ${all.short}; pages: summed over them${hasQa ? `; evidence: ${qa.short}` : ''})`,
     '',
     checkpointTable,
     '',
-    ...(hasQa ? [`## Recency truncation at matched budgets (${dayLabel(last)} after the last session)`, '', recencyTable, ''] : []),
-    '## By page age (all checkpoints pooled)',
+    ...(hasQa ? [`## Recency truncation at matched budgets (${dayLabel(last)} after the last session; ${qa.short})`, '', recencyTable, ''] : []),
+    `## Downsample vs re-render on pages made smaller (${all.short}, all checkpoints pooled)`,
+    '',
+    strategies.length ? strategyTable : 'No curve and ladder ran with both strategies.',
+    '',
+    `## By page age (${all.short}, all checkpoints pooled)`,
     '',
     bucketTable,
+    '',
+    `## Ladder steps taken (${all.short})`,
+    '',
+    stepsTable,
     '',
     '## Ladder and rehearsal activity',
     '',
@@ -540,11 +831,13 @@ export async function writeForgettingReport(r: ForgettingResults, options: { out
     '',
     convTable,
     '',
+    compactionTable,
+    '',
     '## Charts',
     '',
-    `- \`${options.name}-retention.png\`: readable paged text vs page age per policy, with the curves' R(t) for a page never recalled.`,
+    `- \`${options.name}-retention.png\`: readable paged text vs page age per policy (${all.short}), with the curves' R(t) for a page never recalled.`,
     `- \`${options.name}-tokens.png\`: tokens held over time${tokensConv ? ` for ${tokensConv}` : ''}, through the sessions and the checkpoints.`,
-    `- \`${options.name}-recall-vs-tokens.png\`: evidence recalled vs tokens held at each checkpoint, against recency truncation over a range of budgets.`,
+    `- \`${options.name}-recall-vs-tokens.png\`: evidence recalled vs tokens held at each checkpoint (${qa.short}), against recency truncation over a range of budgets.`,
     '',
   ].join('\n');
 
@@ -554,6 +847,7 @@ export async function writeForgettingReport(r: ForgettingResults, options: { out
     checkpoints: rows,
     buckets: pooled,
     bucketsByCheckpoint: s.checkpointDays.map((days) => ({ days, rows: bucketRows(r, days) })),
+    strategies,
     recency: { matched: recency, curve },
     activity: r.activity,
     conversations: r.conversations,
