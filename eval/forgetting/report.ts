@@ -429,14 +429,14 @@ function summaryParagraph(r: ForgettingResults, rows: CheckpointRow[], buckets: 
 
   // Tokens, pages and readability at the last checkpoint: every conversation.
   if (none) {
-    parts.push(`${cap(dayLabel(last))} after the last session, over ${all.short}, no forgetting holds ${int(none.tokens)} tokens per conversation (hot text plus ${none.pagesHeld} pages at ${ratioText(none.pagedRatio)}).`);
+    parts.push(`${cap(dayLabel(last))} after the last session, over ${all.short}, no forgetting holds ${int(none.tokens)} tokens per conversation (hot text plus pages at ${ratioText(none.pagedRatio)}, ${none.pagesHeld} pages in all).`);
   }
   for (const p of shown) {
     const row = at(p.id);
     if (!row) continue;
     const vsNone = ladderOf(p) !== 'ratio' && none ? `, ${pct(row.vsNoForgetting)} of no forgetting` : '';
     parts.push(
-      `${p.label} holds ${int(row.tokens)} (${pct(row.vsUnaged)} of its pages unaged${vsNone}) and keeps ${row.pagesHeld} of ${row.pagesWritten} pages` +
+      `${p.label} holds ${int(row.tokens)} (${pct(row.vsUnaged)} of its pages unaged${vsNone}) and keeps ${row.pagesHeld} of its ${row.pagesWritten} pages` +
         (row.pagesHeld ? ` (${tiersWithRatios(row)}), ${pct(row.retained)} of the paged text readable.` : ', so none of the paged text is readable.'),
     );
   }
