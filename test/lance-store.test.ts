@@ -128,7 +128,85 @@ describe('batched page updates', () => {
   });
 });
 
+describe('recall state', () => {
+  it('lives apart from the pages: recalls and pins rewrite no page row and leave the index whole', async () => {
+    const uri = await tempDir();
+    const store = await openLanceStore({ uri });
+    try {
+      await store.addPages(Array.from({ length: 30 }, (_, i) => page(`p${i}`, 'u', `page about topic ${i}`)));
+      await store.optimize!();
+      const db = await lancedb.connect(uri);
+      const pages = await db.openTable('pages');
+      const before = await pages.version();
+      await store.updatePages!({ userId: 'u' }, [
+        { id: 'p1', update: { strength: 2.5, recallCount: 1, lastRecalledAt: 10, updatedAt: 10 } },
+        { id: 'p2', update: { strength: 3.5, recallCount: 2, lastRecalledAt: 11, updatedAt: 11 } },
+      ]);
+      await store.updatePage({ userId: 'u' }, 'p3', { pinned: true, importance: 2, updatedAt: 12 });
+      await pages.checkoutLatest();
+      expect(await pages.version()).toBe(before);
+      const index = (await pages.listIndices()).find((i) => i.columns.includes('decoded_text'))!;
+      expect((await pages.indexStats(index.name))!.numUnindexedRows).toBe(0);
+      pages.close();
+      db.close();
+      // Every read sees the state: get, list and search.
+      expect(await store.getPage({ userId: 'u' }, 'p1')).toMatchObject({ strength: 2.5, recallCount: 1, lastRecalledAt: 10, updatedAt: 10 });
+      expect((await store.listPages({ userId: 'u' }, { ids: ['p3'] }))[0]).toMatchObject({ pinned: true, importance: 2, updatedAt: 12 });
+      const [hit] = await store.search({ userId: 'u' }, { text: 'topic 2', k: 1 });
+      expect(hit!.page).toMatchObject({ id: 'p2', strength: 3.5, recallCount: 2 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('is rebuilt from the page for a page whose state row a crash left unwritten', async () => {
+    const uri = await tempDir();
+    const store = await openLanceStore({ uri });
+    try {
+      await store.addPages([page('a', 'u', 'alpha'), page('b', 'u', 'beta')]);
+      // What a crash between writing the pages and their state leaves behind.
+      const db = await lancedb.connect(uri);
+      await (await db.openTable('page_state')).delete("id = 'a'");
+      db.close();
+      expect((await store.getPage({ userId: 'u' }, 'a'))!.strength).toBe(1);
+      await store.updatePages!({ userId: 'u' }, [
+        { id: 'a', update: { strength: 5, recallCount: 1 } },
+        { id: 'b', update: { strength: 6, recallCount: 1 } },
+      ]);
+      expect(await store.getPage({ userId: 'u' }, 'a')).toMatchObject({ strength: 5, recallCount: 1, decodedText: 'alpha' });
+      expect(await store.getPage({ userId: 'u' }, 'b')).toMatchObject({ strength: 6, recallCount: 1 });
+      await store.deletePages({ userId: 'u' }, ['a']);
+      const check = await lancedb.connect(uri);
+      expect(await (await check.openTable('page_state')).countRows("id = 'a'")).toBe(0);
+      check.close();
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('schema versions', () => {
+  it('moves the recall state of a v2 store into page_state, keeping its values', async () => {
+    const uri = await tempDir();
+    const db = await lancedb.connect(uri);
+    const row = { ...legacyRow([]), strength: 4.5, recall_count: 3, pinned: true };
+    await db.createTable('pages', [row], { schema: pagesSchema(undefined) });
+    await db.createTable('meta', [{ key: 'schema_version', value: '2' }], { schema: new Schema([new Field('key', new Utf8()), new Field('value', new Utf8())]) });
+    db.close();
+    for (let open = 0; open < 2; open++) {
+      const store = await openLanceStore({ uri });
+      try {
+        expect(await store.getPage({ userId: 'u' }, 'old')).toMatchObject({ strength: 4.5, recallCount: 3, pinned: true });
+      } finally {
+        await store.close();
+      }
+    }
+    const check = await lancedb.connect(uri);
+    // Copied once, however often the store is opened.
+    expect(await (await check.openTable('page_state')).countRows()).toBe(1);
+    check.close();
+  });
+
   it('migrates a v0 store (pages without pinned/importance) and keeps its rows', async () => {
     const uri = await tempDir();
     const db = await lancedb.connect(uri);

@@ -13,7 +13,7 @@ import { withFileLock } from './file-lock.js';
 import { readOnlyStore } from './read-only-store.js';
 import { and, idInList, scopeFilter, sqlNumber, sqlString } from './sql.js';
 import { DataType, type FixedSizeList } from 'apache-arrow';
-import { metaSchema, MIGRATIONS, movesSchema, pagesSchema, PNG_TYPE_MIGRATION, SCHEMA_VERSION, tombstonesSchema, turnsSchema, vectorSchemaField } from './schema.js';
+import { metaSchema, MIGRATIONS, movesSchema, pageStateSchema, pagesSchema, PNG_TYPE_MIGRATION, SCHEMA_VERSION, tombstonesSchema, turnsSchema, vectorSchemaField } from './schema.js';
 import type { ListOptions, MemoryStore, PageHit, PageMoveRow, PageRow, PageUpdate, Scope, SearchOptions, TombstoneRow, TurnRow } from './store.js';
 
 export interface LanceStoreOptions {
@@ -46,6 +46,8 @@ const UPDATE_BATCH = 200;
  */
 /** Old table versions kept for readers still on them (another process may read a version for a while). */
 const VERSION_RETENTION_MS = 60 * 60 * 1000;
+/** page_state rows before an id index pays for itself (a flat lookup of 100k rows takes ~5 ms). */
+const STATE_INDEX_ROWS = 5000;
 const REINDEX_SHARE = 0.25;
 
 const PAGE_META_COLUMNS = [
@@ -163,6 +165,27 @@ function toColumns(update: PageUpdate): Record<string, unknown> {
   return values;
 }
 
+/** PageRow fields kept in the page_state table, and their columns. */
+const STATE_COLUMNS: Readonly<Record<string, string>> = {
+  strength: 'strength', recallCount: 'recall_count', lastRecalledAt: 'last_recalled_at', pinned: 'pinned', importance: 'importance', updatedAt: 'updated_at',
+};
+const STATE_TABLE_COLUMNS = ['id', 'user_id', 'agent_id', 'session_id', ...Object.values(STATE_COLUMNS)];
+
+function stateRow(p: Pick<PageRow, 'id' | 'userId' | 'agentId' | 'sessionId' | 'strength' | 'recallCount' | 'lastRecalledAt' | 'pinned' | 'importance' | 'updatedAt'>): Record<string, unknown> {
+  return {
+    id: p.id, user_id: p.userId, agent_id: p.agentId, session_id: p.sessionId, strength: p.strength, recall_count: p.recallCount,
+    last_recalled_at: p.lastRecalledAt, pinned: p.pinned, importance: p.importance, updated_at: p.updatedAt,
+  };
+}
+
+/** An update's fields for the page_state table and for the pages table. */
+function splitUpdate(update: PageUpdate): { state: PageUpdate; page: PageUpdate } {
+  const state: Record<string, unknown> = {};
+  const page: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(update)) if (v !== undefined) (k in STATE_COLUMNS ? state : page)[k] = v;
+  return { state: state as PageUpdate, page: page as PageUpdate };
+}
+
 async function connect(options: LanceStoreOptions): Promise<Connection> {
   const lancedb = await loadLanceDb();
   try {
@@ -207,6 +230,7 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
     const pages = await retry('opening pages', () => open('pages', pagesSchema(options.vectorDimension)));
     const tombstones = await retry('opening tombstones', () => open('tombstones', tombstonesSchema()));
     const moves = await retry('opening moves', () => open('moves', movesSchema()));
+    const state = await retry('opening page state', () => open('page_state', pageStateSchema()));
     // Every step checks the table itself, so a migration a crash interrupted (columns added,
     // version not yet written) is finished on the next open instead of failing on its columns.
     const columns = async () => new Map((await retry('reading the pages schema', () => pages.schema())).fields.map((f) => [f.name, f]));
@@ -235,11 +259,21 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
       retry('writing meta', () => meta.mergeInsert('key').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([{ key, value }]), meta);
     // Written only after the tables match them, so meta never promises a column that is not there.
     if (dimension && metaOf('vector_dimension') !== String(dimension)) await upsertMeta('vector_dimension', String(dimension));
+    if (version === undefined || version < 3) {
+      // Version 3 keeps recall state apart: copy it from the pages that have none yet, so a
+      // copy a crash cut short is finished, never doubled.
+      const have = new Set((await retry('reading page state', () => state.query().select(['id']).toArray())).map((r) => String(r.id)));
+      const rows = (await retry('reading pages', () => pages.query().select(STATE_TABLE_COLUMNS).toArray())).filter((r) => !have.has(String(r.id)));
+      for (let i = 0; i < rows.length; i += 5000) {
+        const chunk = rows.slice(i, i + 5000).map((r) => Object.fromEntries(STATE_TABLE_COLUMNS.map((c) => [c, c === 'pinned' ? Boolean(r[c]) : typeof r[c] === 'string' ? r[c] : Number(r[c])])));
+        await retry('copying page state', () => state.add(chunk), state);
+      }
+    }
     if (version !== SCHEMA_VERSION) {
       await upsertMeta('schema_version', String(SCHEMA_VERSION));
       version = SCHEMA_VERSION;
     }
-    return new LanceStore(options.uri, db, turns, pages, tombstones, meta, dimension, moves);
+    return new LanceStore(options.uri, db, turns, pages, tombstones, meta, dimension, moves, state);
   });
 }
 
@@ -279,7 +313,8 @@ async function openReadOnly(options: LanceStoreOptions): Promise<MemoryStore> {
     const [turns, pages, tombstones] = await Promise.all(['turns', 'pages', 'tombstones'].map((n) => retry(`opening ${n}`, () => db.openTable(n))));
     // Stores from before ladder history have no moves table; they show a partial timeline.
     const moves = names.has('moves') ? await retry('opening moves', () => db.openTable('moves')) : undefined;
-    const store = new LanceStore(options.uri, db, turns!, pages!, tombstones!, meta, dimension, moves, true);
+    const state = await retry('opening page state', () => db.openTable('page_state'));
+    const store = new LanceStore(options.uri, db, turns!, pages!, tombstones!, meta, dimension, moves, state, true);
     return readOnlyStore(store, { withoutMoves: moves === undefined });
   } catch (error) {
     db.close();
@@ -301,9 +336,52 @@ class LanceStore implements MemoryStore {
     private readonly meta: Table,
     private readonly dimension: number | undefined,
     private readonly moves: Table | undefined,
+    /** Recall state of the pages (see pageStateSchema); it overrides the pages' own columns. */
+    private readonly state: Table,
     /** Opened read-only: searches never build a missing index (LanceDB searches flat without one). */
     private readonly readOnly = false,
   ) {}
+
+  /** The pages with their recall state from page_state (a page without a row there keeps its own). */
+  async #withState(scope: Scope, rows: PageRow[]): Promise<PageRow[]> {
+    if (rows.length === 0) return rows;
+    const latest = new Map<string, Record<string, unknown>>();
+    const ids = [...new Set(rows.map((r) => r.id))];
+    for (let i = 0; i < ids.length; i += 500) {
+      const where = and(scopeFilter(scope), idInList('id', ids.slice(i, i + 500)));
+      const found = await retry('reading page state', () => this.state.query().where(where).toArray());
+      for (const r of found) {
+        const prev = latest.get(String(r.id));
+        if (!prev || Number(r.updated_at) >= Number(prev.updated_at)) latest.set(String(r.id), r);
+      }
+    }
+    return rows.map((p) => {
+      const r = latest.get(p.id);
+      if (!r) return p;
+      return {
+        ...p, strength: Number(r.strength), recallCount: Number(r.recall_count), lastRecalledAt: Number(r.last_recalled_at), pinned: Boolean(r.pinned),
+        importance: Number(r.importance), updatedAt: Number(r.updated_at),
+      };
+    });
+  }
+
+  /** A lookup index on page_state ids once the table is big enough to want one, kept current like the pages' index. */
+  async #maintainState(): Promise<void> {
+    if (this.readOnly) return;
+    const indices = await retry('listing state indices', () => this.state.listIndices());
+    const name = indices.find((i) => i.columns.includes('id'))?.name;
+    if (!name) {
+      if ((await retry('counting page state', () => this.state.countRows())) < STATE_INDEX_ROWS) return;
+      const lancedb = await loadLanceDb();
+      await retry('indexing page state', () => this.state.createIndex('id', { config: lancedb.Index.btree(), replace: true }));
+      return;
+    }
+    const stats = await retry('reading state index statistics', () => this.state.indexStats(name));
+    if ((stats?.numUnindexedRows ?? 0) >= Math.max(1, (stats?.numIndexedRows ?? 0) * REINDEX_SHARE)) {
+      const cleanupOlderThan = new Date(Date.now() - VERSION_RETENTION_MS);
+      await retry('optimizing page state', () => this.state.optimize({ cleanupOlderThan }), this.state);
+    }
+  }
 
   async addMoves(rows: readonly PageMoveRow[]): Promise<void> {
     this.#open();
@@ -415,7 +493,10 @@ class LanceStore implements MemoryStore {
     if (rows.length === 0) return;
     const data = rows.map((r) => pageToRow(r, this.dimension));
     await retry('adding pages', () => this.pages.add(data), this.pages);
+    // After the pages: a crash in between leaves pages whose own columns hold their state.
+    await retry('adding page state', () => this.state.add(rows.map(stateRow)), this.state);
     await this.#maintainIndex();
+    await this.#maintainState();
   }
 
   /** The full-text index, built if the table has none yet. */
@@ -465,13 +546,14 @@ class LanceStore implements MemoryStore {
     // keep their data files for LanceDB's default week (a 100k-page store grew to 18 GB).
     const cleanupOlderThan = new Date(Date.now() - VERSION_RETENTION_MS);
     await retry('optimizing pages', () => this.pages.optimize({ cleanupOlderThan }), this.pages);
+    await retry('optimizing page state', () => this.state.optimize({ cleanupOlderThan }), this.state);
   }
 
   async getPage(scope: Scope, id: string): Promise<PageRow | undefined> {
     this.#open();
     const where = and(scopeFilter(scope), idInList('id', [id]));
     const rows = await retry('reading a page', () => this.pages.query().where(where).limit(1).toArray());
-    return rows[0] ? rowToPage(rows[0]) : undefined;
+    return rows[0] ? (await this.#withState(scope, [rowToPage(rows[0])]))[0] : undefined;
   }
 
   async listPages(scope: Scope, options: ListOptions = {}): Promise<PageRow[]> {
@@ -482,36 +564,55 @@ class LanceStore implements MemoryStore {
     if (options.withPng === false) q = q.select(PAGE_META_COLUMNS);
     const rows = await retry('listing pages', () => q.toArray());
     const sorted = rows.map(rowToPage).sort((a, b) => a.firstSeq - b.firstSeq);
-    return options.limit ? sorted.slice(-options.limit) : sorted;
+    return this.#withState(scope, options.limit ? sorted.slice(-options.limit) : sorted);
   }
 
   async updatePage(scope: Scope, id: string, update: PageUpdate): Promise<void> {
     this.#open();
-    const values = toColumns(update);
-    if (Object.keys(values).length === 0) return;
+    const { state, page } = splitUpdate(update);
+    const pageValues = toColumns(page);
+    const stateValues = toColumns(state);
     const where = and(scopeFilter(scope), idInList('id', [id]));
-    // LanceDB turns these JS values into escaped SQL literals (strings quoted, buffers as X'..').
-    await retry('updating a page', () => this.pages.update({ where, values: values as Record<string, import('@lancedb/lancedb').IntoSql> }), this.pages);
-    // A rewritten row leaves the full-text index, and LanceDB ranks unindexed rows poorly, so
-    // rehearsals and ageing would degrade later searches; rewrites count towards reindexing.
-    await this.#maintainIndex();
+    if (Object.keys(pageValues).length > 0) {
+      // LanceDB turns these JS values into escaped SQL literals (strings quoted, buffers as X'..').
+      await retry('updating a page', () => this.pages.update({ where, values: pageValues as Record<string, import('@lancedb/lancedb').IntoSql> }), this.pages);
+      // A rewritten row leaves the full-text index, and LanceDB ranks unindexed rows poorly, so
+      // ladder moves would degrade later searches; rewrites count towards reindexing.
+      await this.#maintainIndex();
+    }
+    if (Object.keys(stateValues).length > 0) {
+      const done = await retry('updating page state', () => this.state.update({ where, values: stateValues as Record<string, import('@lancedb/lancedb').IntoSql> }), this.state);
+      if (done.rowsUpdated === 0) await this.#addMissingState(scope, [{ id, update: state }]);
+      await this.#maintainState();
+    }
+  }
+
+  /** State rows for pages whose add was cut short before their state was written: their own columns, then the update. */
+  async #addMissingState(scope: Scope, updates: readonly { id: string; update: PageUpdate }[]): Promise<void> {
+    const pages = await this.listPages(scope, { ids: updates.map((u) => u.id), withPng: false });
+    const byId = new Map(updates.map((u) => [u.id, u.update]));
+    const rows = pages.map((p) => stateRow({ ...p, ...byId.get(p.id) }));
+    if (rows.length) await retry('adding page state', () => this.state.add(rows), this.state);
   }
 
   /**
-   * One `UPDATE` for every page: each column is set to its page's value, looked up by id in two
-   * parallel literal arrays (Lance's SQL has no CASE), so the batch is one atomic commit that
-   * rewrites only the named rows of this scope. Values that are not numbers, booleans or
-   * strings (image bytes, vectors) go page by page.
+   * One `UPDATE` for every page's recall state: each column is set to its page's value, looked
+   * up by id in two parallel literal arrays (Lance's SQL has no CASE), so the batch is one
+   * atomic commit that rewrites only the named rows of this scope, in the small page_state
+   * table (a rehearsal never touches a page row). Other fields go page by page.
    */
   async updatePages(scope: Scope, updates: readonly { id: string; update: PageUpdate }[]): Promise<void> {
     this.#open();
-    const latest = new Map(updates.map(({ id, update }) => [id, toColumns(update)]));
-    const columns = [...new Set([...latest.values()].flatMap((v) => Object.keys(v)))];
+    const split = updates.map(({ id, update }) => ({ id, ...splitUpdate(update) }));
+    for (const { id, page } of split) if (Object.keys(toColumns(page)).length > 0) await this.updatePage(scope, id, page);
+    const latest = new Map(split.filter((u) => Object.keys(toColumns(u.state)).length > 0).map((u) => [u.id, { columns: toColumns(u.state), update: u.state }]));
+    if (latest.size === 0) return;
+    const columns = [...new Set([...latest.values()].flatMap((v) => Object.keys(v.columns)))];
     const literal = (v: unknown): string | undefined =>
       typeof v === 'number' ? `CAST(${sqlNumber(v)} AS DOUBLE)` : typeof v === 'boolean' ? String(v) : typeof v === 'string' ? sqlString(v) : undefined;
-    const batchable = [...latest.values()].every((v) => columns.every((c) => c in v && literal(v[c]) !== undefined));
+    const batchable = [...latest.values()].every((v) => columns.every((c) => c in v.columns && literal(v.columns[c]) !== undefined));
     if (!batchable) {
-      for (const { id, update } of updates) await this.updatePage(scope, id, update);
+      for (const [id, { update }] of latest) await this.updatePage(scope, id, update);
       return;
     }
     const entries = [...latest];
@@ -519,16 +620,24 @@ class LanceStore implements MemoryStore {
       const chunk = entries.slice(i, i + UPDATE_BATCH);
       const ids = chunk.map(([id]) => id);
       const position = `CAST(array_position(make_array(${ids.map(sqlString).join(', ')}), id) AS BIGINT)`;
-      const valuesSql = Object.fromEntries(columns.map((c) => [c, `array_element(make_array(${chunk.map(([, v]) => literal(v[c])).join(', ')}), ${position})`]));
+      const valuesSql = Object.fromEntries(columns.map((c) => [c, `array_element(make_array(${chunk.map(([, v]) => literal(v.columns[c])).join(', ')}), ${position})`]));
       const where = and(scopeFilter(scope), idInList('id', ids));
-      await retry('updating pages', () => this.pages.update({ where, valuesSql }), this.pages);
+      const done = await retry('updating page state', () => this.state.update({ where, valuesSql }), this.state);
+      if (done.rowsUpdated < chunk.length) {
+        const have = new Set((await retry('reading page state', () => this.state.query().where(where).select(['id']).toArray())).map((r) => String(r.id)));
+        await this.#addMissingState(scope, chunk.filter(([id]) => !have.has(id)).map(([id, v]) => ({ id, update: v.update })));
+      }
     }
-    await this.#maintainIndex();
+    await this.#maintainState();
   }
 
   async deletePages(scope: Scope, ids?: readonly string[]): Promise<number> {
     this.#open();
-    return deleteWhere(this.pages, ids ? and(scopeFilter(scope), idInList('id', ids)) : scopeFilter(scope), 'pages');
+    const where = ids ? and(scopeFilter(scope), idInList('id', ids)) : scopeFilter(scope);
+    const n = await deleteWhere(this.pages, where, 'pages');
+    // After the pages: a crash in between leaves state rows no page reads.
+    await deleteWhere(this.state, where, 'page state');
+    return n;
   }
 
   async search(scope: Scope, options: SearchOptions): Promise<PageHit[]> {
@@ -575,9 +684,10 @@ class LanceStore implements MemoryStore {
       }
       return [...fused.values()].sort((x, y) => y.score - x.score).slice(0, k);
     })();
-    if (!options.withPng || hits.length === 0) return hits;
-    const pngs = await this.#pngsOf(scope, hits.map((h) => h.page.id));
-    return hits.map((h) => ({ ...h, page: { ...h.page, png: pngs.get(h.page.id) ?? h.page.png } }));
+    if (hits.length === 0) return hits;
+    const withState = await this.#withState(scope, hits.map((h) => h.page));
+    const pngs = options.withPng ? await this.#pngsOf(scope, hits.map((h) => h.page.id)) : undefined;
+    return hits.map((h, i) => ({ ...h, page: { ...withState[i]!, png: pngs?.get(h.page.id) ?? h.page.png } }));
   }
 
   /** Image bytes of the given pages of a scope, in one query. */
@@ -633,6 +743,7 @@ class LanceStore implements MemoryStore {
     this.pages.close();
     this.tombstones.close();
     this.moves?.close();
+    this.state.close();
     this.meta.close();
     this.db.close();
   }

@@ -1,7 +1,7 @@
 /** Arrow schemas of the store's tables, and the schema version with its migrations. */
 import { Binary, Bool, Field, FixedSizeList, Float32, Float64, Schema, Utf8 } from 'apache-arrow';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export function turnsSchema(): Schema {
   return new Schema([
@@ -71,7 +71,8 @@ export function metaSchema(): Schema {
 /**
  * Version n -> n+1 steps, as SQL column additions with defaults. Version 0 is the layout before
  * forgetting: pages without pinned/importance. Version 1 -> 2 widens `png` to LargeBinary
- * (see PNG_TYPE_MIGRATION).
+ * (see PNG_TYPE_MIGRATION). Version 2 -> 3 moves what changes on every recall into the
+ * `page_state` table (see pageStateSchema), copied from the pages on open.
  */
 export const MIGRATIONS: readonly { from: number; pages: readonly { name: string; valueSql: string }[] }[] = [
   {
@@ -121,3 +122,23 @@ export function tombstonesSchema(): Schema {
 
 /** Version 1 -> 2: the PNG column as LargeBinary, cast in place (LanceDB casts binary to large binary). */
 export const PNG_TYPE_MIGRATION = { path: 'png', dataType: 'large_binary' } as const;
+
+/**
+ * What recalls and pins change about a page, in a table of its own: a rehearsal then rewrites a
+ * row of a few numbers instead of a page row with its image, and the pages' full-text index
+ * keeps every row. The pages table keeps the values a page was written with; these override them.
+ */
+export function pageStateSchema(): Schema {
+  return new Schema([
+    new Field('id', new Utf8(), false),
+    new Field('user_id', new Utf8(), false),
+    new Field('agent_id', new Utf8(), false),
+    new Field('session_id', new Utf8(), false),
+    new Field('strength', new Float64(), false),
+    new Field('recall_count', new Float64(), false),
+    new Field('last_recalled_at', new Float64(), false),
+    new Field('pinned', new Bool(), false),
+    new Field('importance', new Float64(), false),
+    new Field('updated_at', new Float64(), false),
+  ]);
+}
