@@ -363,10 +363,10 @@ export interface ContextRow {
 }
 
 export interface RehearsalResult {
-  /** `Memory.recall` with rehearse: true (one UPDATE of the hit rows per recall). */
+  /** `Memory.recall` with rehearse: true (one UPDATE of the hits' recall state per recall). */
   readonly recall: Timing;
   readonly rehearsals: number;
-  /** Distinct pages the rehearsals rewrote. */
+  /** Distinct pages the rehearsals strengthened. */
   readonly rowsRewritten: number;
   /** Rows of the table outside the full-text index after the rehearsals. */
   readonly unindexedAfter: number;
@@ -375,7 +375,7 @@ export interface RehearsalResult {
   readonly optimizeSeconds: number;
   /** Looking-only recalls after the optimize. */
   readonly recallAfterOptimize: Timing;
-  /** The store folder after the rehearsals: each UPDATE writes its rows anew, image bytes included. */
+  /** The store folder after the rehearsals (each UPDATE writes a new version of the rows it changes). */
   readonly storeBytesAfterRehearsals: number;
   /** ... and after the optimize (versions younger than an hour are kept). */
   readonly storeBytesAfter: number;
@@ -641,7 +641,7 @@ async function evaluateRecall(
     let opticIds: string[] = [];
     let sortedIds: string[] = [];
     try {
-      // Looking only: a rehearsal rewrites the hit rows, which leave the index until the next optimize.
+      // Looking only: the questions measure retrieval and must not change what later ones find.
       const hits = await memory.recall(q.qa.question, { scope, k: MAX_K, as: 'text', rehearse: false });
       opticIds = hits.map((h) => h.pageId);
       sortedIds = [...hits].sort((a, b) => b.score - a.score).map((h) => h.pageId);
@@ -1526,10 +1526,10 @@ async function writeResults(options: MemoryBenchmarkOptions, r: MemoryBenchmarkR
     r.latencySkipped.length ? `Not measured: ${r.latencySkipped.map((s) => `${int(s.size)} pages with ${s.pageBytes} bytes (${s.reason})`).join('; ')}.` : '',
     '',
     rehearsed && rh
-      ? `Rehearsal, on the ${int(rehearsed.pages)}-page store after the runs above: the same questions through \`Memory.recall\` with rehearse: true, ${rh.recall.runs.length} runs. Each recall writes its hits back in one UPDATE (strength, recall count, last recall time). ` +
-        `The ${int(rh.rehearsals)} rehearsals rewrote ${int(rh.rowsRewritten)} distinct pages; a rewritten row leaves the full-text index until the next optimize, and ${int(rh.unindexedAfter)} rows were outside it afterwards (searches then also scan those rows and fetch ${Math.max(MAX_K * 4, 20)} candidates instead of ${MAX_K}). ` +
-        `Every UPDATE also writes its rows anew, image bytes included, as a new table version: the store grew from ${int(rehearsed.storeBytes / 2 ** 20)} to ${int(rh.storeBytesAfterRehearsals / 2 ** 20)} MiB over the rehearsals (${int((rh.storeBytesAfterRehearsals - rehearsed.storeBytes) / Math.max(1, rh.rehearsals) / 1024)} KiB a recall), and the old versions' files stay on disk until an optimize runs when they are more than an hour old. ` +
-        `Writers fold rewritten rows back into the index once they reach a quarter of the indexed rows; one optimize here took ${fixed(rh.optimizeSeconds, 1)} s and left ${int(rh.storeBytesAfter / 2 ** 20)} MiB.`
+      ? `Rehearsal, on the ${int(rehearsed.pages)}-page store after the runs above: the same questions through \`Memory.recall\` with rehearse: true, ${rh.recall.runs.length} runs. Each recall writes its hits' recall state (strength, recall count, last recall time) in one UPDATE of the store's \`page_state\` table, whose rows hold a few numbers, not the pages. ` +
+        `The ${int(rh.rehearsals)} rehearsals strengthened ${int(rh.rowsRewritten)} distinct pages; afterwards ${int(rh.unindexedAfter)} page rows were outside the full-text index (page rows a write rewrites leave it until the next optimize). ` +
+        `The store went from ${int(rehearsed.storeBytes / 2 ** 20)} to ${int(rh.storeBytesAfterRehearsals / 2 ** 20)} MiB over the rehearsals (${int((rh.storeBytesAfterRehearsals - rehearsed.storeBytes) / Math.max(1, rh.rehearsals) / 1024)} KiB a recall); old versions' files stay until an optimize runs when they are more than an hour old. ` +
+        `One optimize here took ${fixed(rh.optimizeSeconds, 1)} s and left ${int(rh.storeBytesAfter / 2 ** 20)} MiB.`
       : '',
     '',
     rehearsalTable,
