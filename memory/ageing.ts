@@ -42,6 +42,8 @@ export interface AgeOptions {
   readonly strategy?: AgeingStrategy;
   /** Drop pages without leaving tombstones. */
   readonly purge?: boolean;
+  /** Called after each page moved or dropped, with how many of the decided changes are done (for progress bars). */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 const AgeOptionsSchema = z
@@ -51,6 +53,7 @@ const AgeOptionsSchema = z
     scope: z.unknown().optional(),
     strategy: z.enum(['downsample', 'rerender'], { error: "must be 'downsample' or 'rerender'" }).optional(),
     purge: z.boolean({ error: 'must be true or false' }).optional(),
+    onProgress: z.function().optional(),
   })
   .strict();
 
@@ -270,6 +273,7 @@ export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Pr
         repairs.delete(d.page.id);
         dropped.push({ pageId: d.page.id, tier: d.page.tier, retention: d.retention });
       }
+      options.onProgress?.(moved.length + dropped.length, plans.length);
     }
     const history: PageMoveRow[] = [];
     for (const plan of group) {
@@ -277,6 +281,7 @@ export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Pr
       const move = await movePage(ctx, plan, strategy, now, repairs.get(plan.page.id)?.update ?? {});
       repairs.delete(plan.page.id);
       moved.push(move);
+      options.onProgress?.(moved.length + dropped.length, plans.length);
       history.push({ id: randomUUID(), ...exact, pageId: move.pageId, from: move.from, to: move.to, retention: move.retention, visualTokensBefore: move.visualTokensBefore, visualTokensAfter: move.visualTokensAfter, movedAt: now });
     }
     // One commit per scope keeps the moves table from fragmenting into a file per page.

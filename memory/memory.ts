@@ -176,6 +176,8 @@ const ImportanceSchema = z
   .object({ importance: z.number({ error: 'must be a number > 0 (1 is ordinary)' }).gt(0, 'must be > 0 (1 is ordinary; 2 fades half as fast)') })
   .strict();
 
+const ImportOptionsSchema = z.object({ onProgress: z.function().optional() }).strict();
+
 export const MAX_QUERY_CHARS = 4096;
 
 export class Memory {
@@ -577,9 +579,11 @@ export class Memory {
    * is harmless. Every row is validated before anything is written; pages go in first (in
    * bulk, then folded into the search index), then turns.
    */
-  async import(data: MemoryExport): Promise<{ turns: number; pages: number }> {
+  async import(data: MemoryExport, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<{ turns: number; pages: number }> {
     this.#assertOpen();
     const d = parseInput(ExportSchema, data, 'data');
+    parseInput(ImportOptionsSchema, options, 'options');
+    const onProgress = options.onProgress;
     const byScope = <T extends { userId: string; agentId: string; sessionId: string }>(rows: readonly T[]) => {
       const groups = new Map<string, { scope: Scope; rows: T[] }>();
       for (const r of rows) {
@@ -603,9 +607,16 @@ export class Memory {
       const existing = new Set((await this.#store.listTurns(scope)).map((t) => t.id));
       newTurns.push(...rows.filter((t) => !existing.has(t.id)));
     }
-    for (let i = 0; i < newPages.length; i += IMPORT_BATCH) await this.#store.addPages(newPages.slice(i, i + IMPORT_BATCH));
+    const total = newPages.length + newTurns.length;
+    for (let i = 0; i < newPages.length; i += IMPORT_BATCH) {
+      await this.#store.addPages(newPages.slice(i, i + IMPORT_BATCH));
+      onProgress?.(Math.min(newPages.length, i + IMPORT_BATCH), total);
+    }
     if (newPages.length) await this.#store.optimize?.();
-    for (let i = 0; i < newTurns.length; i += IMPORT_BATCH) await this.#store.addTurns(newTurns.slice(i, i + IMPORT_BATCH));
+    for (let i = 0; i < newTurns.length; i += IMPORT_BATCH) {
+      await this.#store.addTurns(newTurns.slice(i, i + IMPORT_BATCH));
+      onProgress?.(newPages.length + Math.min(newTurns.length, i + IMPORT_BATCH), total);
+    }
     return { turns: newTurns.length, pages: newPages.length };
   }
 

@@ -191,6 +191,20 @@ describe('ageing a real store', () => {
     expect(await memory.store.listTombstones({ userId: 'purged' })).toEqual([]);
   });
 
+  it('reports progress after each page it moves or drops', async () => {
+    await onePage('progress-a');
+    await onePage('progress-b');
+    await onePage('progress-c');
+    clock += 30 * DAY_MS;
+    const seen: [number, number][] = [];
+    const r = await memory.age({ onProgress: (done, total) => seen.push([done, total]) });
+    const changed = r.moved.length + r.dropped.length;
+    expect(changed).toBeGreaterThanOrEqual(3);
+    expect(seen.at(-1)).toEqual([changed, changed]);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]![0]).toBeGreaterThan(seen[i - 1]![0]);
+    expect(await inputError(memory.age({ onProgress: 'yes' } as never))).toMatchObject({ field: 'options.onProgress' });
+  });
+
   it('re-renders from decoded text as the second strategy', async () => {
     const page = await onePage('rerender');
     clock += 1.2 * DAY_MS;

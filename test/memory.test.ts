@@ -283,7 +283,9 @@ describe('Memory on a real LanceDB folder', () => {
     const dump = await memory.export(scope);
     const other = await Memory.open({ path: await tempDir(), ...options });
     try {
-      expect(await other.import(dump)).toEqual({ turns: dump.turns.length, pages: dump.pages.length });
+      const progress: [number, number][] = [];
+      expect(await other.import(dump, { onProgress: (done, total) => progress.push([done, total]) })).toEqual({ turns: dump.turns.length, pages: dump.pages.length });
+      expect(progress.at(-1)).toEqual([dump.turns.length + dump.pages.length, dump.turns.length + dump.pages.length]);
       expect(await other.import(dump)).toEqual({ turns: 0, pages: 0 });
       const hits = await other.recall('Porto', { scope, k: 1 });
       expect(hits[0]!.text).toContain('Porto');

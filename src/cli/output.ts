@@ -20,6 +20,16 @@ export interface Progress {
   stop(): void;
 }
 
+/** An `onProgress(done, total)` callback that moves `bar`. */
+export function followProgress(bar: Progress): (done: number, total: number) => void {
+  let shown = 0;
+  return (done, total) => {
+    bar.setTotal(total);
+    if (done > shown) bar.tick(done - shown);
+    shown = Math.max(shown, done);
+  };
+}
+
 /**
  * A progress bar on stderr when it is a terminal; silent otherwise (pipes, CI, --json). `total`
  * may be an estimate: a bar that passes it grows instead of running over.

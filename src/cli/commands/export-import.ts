@@ -4,7 +4,7 @@ import { Memory, type MemoryExport } from '../../../memory/memory.js';
 import type { Scope } from '../../../memory/store/store.js';
 import { InvalidInputError } from '../../errors.js';
 import { requireExistingStore } from '../existing-store.js';
-import { printJson } from '../output.js';
+import { followProgress, printJson, progressBar } from '../output.js';
 import { readInput } from '../read-chat.js';
 import { scopeOf, storedScope, storeLocation, type ScopeFlags } from './memory-commands.js';
 
@@ -65,7 +65,8 @@ export async function importCommand(file: string, options: ImportCommandOptions)
   }
   const memory = await Memory.open({ ...storeLocation(options.db), autoCompact: false });
   try {
-    const added = await memory.import(data as MemoryExport);
+    const bar = progressBar('import', 1, !options.json && process.stderr.isTTY === true);
+    const added = await memory.import(data as MemoryExport, { onProgress: followProgress(bar) }).finally(() => bar.stop());
     const d = data as MemoryExport;
     const summary = { db: options.db, turns: added.turns, pages: added.pages, skipped: { turns: d.turns.length - added.turns, pages: d.pages.length - added.pages } };
     if (options.json) printJson(summary);

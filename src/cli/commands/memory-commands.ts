@@ -7,7 +7,7 @@ import type { Scope } from '../../../memory/store/store.js';
 import { InvalidInputError } from '../../errors.js';
 import { requireExistingStore } from '../existing-store.js';
 import { readInput } from '../read-chat.js';
-import { pct, printJson, printTable, progressBar } from '../output.js';
+import { followProgress, pct, printJson, printTable, progressBar } from '../output.js';
 
 export interface ScopeFlags {
   user?: string;
@@ -224,12 +224,16 @@ export async function ageCommand(options: AgeCommandOptions): Promise<number> {
   const memory = await Memory.open({ ...storeLocation(options.db), forgetting });
   try {
     const scope = scopeOf(options, 'read');
-    const r = await memory.age({
-      ...(now !== undefined ? { now } : {}),
-      ...(Object.keys(scope).length ? { scope } : {}),
-      ...(options.strategy ? { strategy: options.strategy } : {}),
-      ...(options.purge ? { purge: true } : {}),
-    });
+    const bar = progressBar('age', 1, !options.json && process.stderr.isTTY === true);
+    const r = await memory
+      .age({
+        ...(now !== undefined ? { now } : {}),
+        ...(Object.keys(scope).length ? { scope } : {}),
+        ...(options.strategy ? { strategy: options.strategy } : {}),
+        ...(options.purge ? { purge: true } : {}),
+        onProgress: followProgress(bar),
+      })
+      .finally(() => bar.stop());
     if (options.json) printJson(r);
     else {
       process.stdout.write(
