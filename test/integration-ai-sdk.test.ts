@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { Memory } from '../memory/memory.js';
 import { MAX_MESSAGE_CHARS } from '../memory/messages.js';
 import { createOnnxDecoder } from '../src/decoders/onnx/index.js';
-import { ADD_REJECTS, openFailingCompaction, OVER_BUDGET, type FailingCompaction } from './support/failing-compaction.js';
+import { OVER_BUDGET, useFailingCompaction } from './support/failing-compaction.js';
 import { importWithBlocked } from './support/import-blocking.js';
 import { InvalidInputError, OpticMemError } from '../src/errors.js';
 import { opticmemMiddleware, type OpticMemContextReport } from '../src/integrations/ai-sdk.js';
@@ -305,16 +305,11 @@ describe('opticmemMiddleware input errors', () => {
 });
 
 describe('opticmemMiddleware when compaction fails after the turn is stored', () => {
-  let failing: FailingCompaction;
-  beforeAll(async () => {
-    failing = await openFailingCompaction();
-  });
-  afterAll(async () => failing?.close());
+  const failingMemory = useFailingCompaction();
 
-  it('answers, keeps the turn and says why in providerMetadata, for generate and stream', async (ctx) => {
-    if (!failing.addReportsFailure) ctx.skip(ADD_REJECTS);
+  it('answers, keeps the turn and says why in providerMetadata, for generate and stream', async () => {
     const scope = { userId: 'ines' };
-    const model = wrapLanguageModel({ model: replying('Every twenty minutes.'), middleware: opticmemMiddleware({ memory: failing.memory, scope }) });
+    const model = wrapLanguageModel({ model: replying('Every twenty minutes.'), middleware: opticmemMiddleware({ memory: failingMemory(), scope }) });
     const result = await generateText({ model, prompt: OVER_BUDGET, maxRetries: 0 });
     expect(result.text).toBe('Every twenty minutes.');
     expect(result.providerMetadata?.opticmem).toMatchObject({ storedTurns: 2, compactionFailed: expect.stringMatching(/^RemoteServiceError \(remote_failed\)/) });
@@ -330,10 +325,10 @@ describe('opticmemMiddleware when compaction fails after the turn is stored', ()
         ]),
       }),
     });
-    const streamed = streamText({ model: wrapLanguageModel({ model: mock, middleware: opticmemMiddleware({ memory: failing.memory, scope }) }), prompt: `${OVER_BUDGET} At night too?` });
+    const streamed = streamText({ model: wrapLanguageModel({ model: mock, middleware: opticmemMiddleware({ memory: failingMemory(), scope }) }), prompt: `${OVER_BUDGET} At night too?` });
     expect(await streamed.text).toBe('Yes, until 01:20.');
     expect((await streamed.providerMetadata)?.opticmem).toMatchObject({ storedTurns: 2, compactionFailed: expect.stringContaining('HTTP 500') });
-    expect((await failing.memory.list(scope)).turns.map((t) => t.content)).toEqual([OVER_BUDGET, 'Every twenty minutes.', `${OVER_BUDGET} At night too?`, 'Yes, until 01:20.']);
+    expect((await failingMemory().list(scope)).turns.map((t) => t.content)).toEqual([OVER_BUDGET, 'Every twenty minutes.', `${OVER_BUDGET} At night too?`, 'Yes, until 01:20.']);
   });
 });
 

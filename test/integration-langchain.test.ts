@@ -16,7 +16,7 @@ import { MAX_MESSAGE_CHARS } from '../memory/messages.js';
 import { InvalidInputError } from '../src/errors.js';
 import { OpticMemChatMessageHistory } from '../src/integrations/langchain.js';
 import { opticmemMiddleware } from '../src/integrations/langchain-agent.js';
-import { ADD_REJECTS, openFailingCompaction, OVER_BUDGET, type FailingCompaction } from './support/failing-compaction.js';
+import { OVER_BUDGET, useFailingCompaction } from './support/failing-compaction.js';
 import { importWithBlocked } from './support/import-blocking.js';
 
 const trip = JSON.parse(readFileSync(new URL('./fixtures/conversation-en.json', import.meta.url), 'utf8')) as { role: 'user' | 'assistant'; content: string }[];
@@ -153,29 +153,24 @@ describe('OpticMemChatMessageHistory', () => {
 });
 
 describe('when compaction fails after the turns are stored', () => {
-  let failing: FailingCompaction;
-  beforeAll(async () => {
-    failing = await openFailingCompaction();
-  });
-  afterAll(async () => failing?.close());
+  const failingMemory = useFailingCompaction();
 
-  it('the history and the middleware report it and keep the turns', async (ctx) => {
-    if (!failing.addReportsFailure) ctx.skip(ADD_REJECTS);
+  it('the history and the middleware report it and keep the turns', async () => {
     const errors: Error[] = [];
-    const history = new OpticMemChatMessageHistory({ memory: failing.memory, scope: { userId: 'ines' }, onCompactionError: (e) => errors.push(e) });
+    const history = new OpticMemChatMessageHistory({ memory: failingMemory(), scope: { userId: 'ines' }, onCompactionError: (e) => errors.push(e) });
     await history.addMessages([new HumanMessage(OVER_BUDGET)]);
     expect(errors.map((e) => e.name)).toEqual(['RemoteServiceError']);
-    expect((await failing.memory.list({ userId: 'ines' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET]);
+    expect((await failingMemory().list({ userId: 'ines' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET]);
 
     const agent = createAgent({
       model: new FakeListChatModel({ responses: ['Every twenty minutes.'] }),
       tools: [],
-      middleware: [opticmemMiddleware({ memory: failing.memory, scope: { userId: 'rui' }, onCompactionError: (e) => errors.push(e) })],
+      middleware: [opticmemMiddleware({ memory: failingMemory(), scope: { userId: 'rui' }, onCompactionError: (e) => errors.push(e) })],
     });
     const result = await agent.invoke({ messages: [new HumanMessage(OVER_BUDGET)] });
     expect(text(result.messages.at(-1)!)).toBe('Every twenty minutes.');
     expect(errors).toHaveLength(2);
-    expect((await failing.memory.list({ userId: 'rui' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET, 'Every twenty minutes.']);
+    expect((await failingMemory().list({ userId: 'rui' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET, 'Every twenty minutes.']);
   });
 });
 

@@ -9,7 +9,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_MESSAGE_CHARS } from '../memory/messages.js';
 import { createMcpServer } from '../src/integrations/mcp-server.js';
-import { ADD_REJECTS, openFailingCompaction, OVER_BUDGET, type FailingCompaction } from './support/failing-compaction.js';
+import { OVER_BUDGET, useFailingCompaction } from './support/failing-compaction.js';
 import { startFakeOpenAIServer } from './support/fake-openai-server.js';
 import { importWithBlocked } from './support/import-blocking.js';
 
@@ -154,15 +154,10 @@ describe('opticmem mcp over stdio with the SDK client', () => {
 });
 
 describe('remember when compaction fails after the messages are stored', () => {
-  let failing: FailingCompaction;
-  beforeAll(async () => {
-    failing = await openFailingCompaction();
-  });
-  afterAll(async () => failing?.close());
+  const failingMemory = useFailingCompaction();
 
-  it('succeeds with a note, and the messages are kept', async (ctx) => {
-    if (!failing.addReportsFailure) ctx.skip(ADD_REJECTS);
-    const server = createMcpServer({ memory: failing.memory });
+  it('succeeds with a note, and the messages are kept', async () => {
+    const server = createMcpServer({ memory: failingMemory() });
     const client = new Client({ name: 'opticmem-test', version: '1.0.0' });
     const [a, b] = InMemoryTransport.createLinkedPair();
     await Promise.all([server.connect(a), client.connect(b)]);
@@ -170,7 +165,7 @@ describe('remember when compaction fails after the messages are stored', () => {
       const r = (await client.callTool({ name: 'remember', arguments: { userId: 'ines', messages: [{ role: 'user', content: OVER_BUDGET }] } })) as Result;
       expect(r.isError).toBeFalsy();
       expect(r.structuredContent).toMatchObject({ stored: 1, compactionFailed: expect.stringMatching(/^RemoteServiceError \(remote_failed\).*stored as text/) });
-      expect((await failing.memory.list({ userId: 'ines' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET]);
+      expect((await failingMemory().list({ userId: 'ines' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET]);
     } finally {
       await client.close();
       await server.close();

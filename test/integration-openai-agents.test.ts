@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { Memory, type MemoryOptions } from '../memory/memory.js';
 import { MAX_MESSAGE_CHARS } from '../memory/messages.js';
 import { createOnnxDecoder } from '../src/decoders/onnx/index.js';
-import { ADD_REJECTS, openFailingCompaction, OVER_BUDGET, type FailingCompaction } from './support/failing-compaction.js';
+import { OVER_BUDGET, useFailingCompaction } from './support/failing-compaction.js';
 import { importWithBlocked } from './support/import-blocking.js';
 import { InvalidInputError } from '../src/errors.js';
 import { OpticMemSession, type OpticMemSessionReport } from '../src/integrations/openai-agents.js';
@@ -261,22 +261,17 @@ describe('OpticMemSession with run()', () => {
 });
 
 describe('OpticMemSession when compaction fails after the items are stored', () => {
-  let failing: FailingCompaction;
-  beforeAll(async () => {
-    failing = await openFailingCompaction();
-  });
-  afterAll(async () => failing?.close());
+  const failingMemory = useFailingCompaction();
 
-  it('the run succeeds, the items are kept and the failure is reported', async (ctx) => {
-    if (!failing.addReportsFailure) ctx.skip(ADD_REJECTS);
+  it('the run succeeds, the items are kept and the failure is reported', async () => {
     const errors: Error[] = [];
-    const session = new OpticMemSession({ memory: failing.memory, scope: { userId: 'ines' }, onCompactionError: (e) => errors.push(e) });
+    const session = new OpticMemSession({ memory: failingMemory(), scope: { userId: 'ines' }, onCompactionError: (e) => errors.push(e) });
     const agent = new Agent({ name: 'a', instructions: 'Answer.', model: new ScriptedModel([[say('Every twenty minutes.')]]) });
     const result = await run(agent, OVER_BUDGET, { session });
     expect(result.finalOutput).toBe('Every twenty minutes.');
     expect(errors.length).toBeGreaterThan(0);
     expect(errors[0]!.name).toBe('RemoteServiceError');
-    expect((await failing.memory.list({ userId: 'ines' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET, 'Every twenty minutes.']);
+    expect((await failingMemory().list({ userId: 'ines' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET, 'Every twenty minutes.']);
   });
 });
 
