@@ -6,7 +6,7 @@ import { Binary, DataType, Field, Schema, Utf8 } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, StoreError } from '../src/errors.js';
 import { openLanceStore } from '../memory/store/lance-store.js';
-import { pagesSchema, SCHEMA_VERSION } from '../memory/store/schema.js';
+import { pageStateSchema, pagesSchema, SCHEMA_VERSION } from '../memory/store/schema.js';
 import { scopeFilter, sqlString } from '../memory/store/sql.js';
 import type { PageRow } from '../memory/store/store.js';
 
@@ -25,6 +25,11 @@ function page(id: string, userId: string, text: string): PageRow {
     visualTokens: 256, ratio: 0.4, targetRatio: 10, fidelity: 1, decodedText: text, vector: [], strength: 1, recallCount: 0,
     lastRecalledAt: 0, pinned: false, importance: 1, createdAt: 0, updatedAt: 0,
   };
+}
+
+/** The pages schema before version 4 (no search_text), without `drop`. */
+function legacyPagesSchema(drop: readonly string[] = []): Schema {
+  return new Schema(pagesSchema(undefined).fields.filter((f) => f.name !== 'search_text' && !drop.includes(f.name)));
 }
 
 /** An old page as a table row written by an earlier schema: snake_case columns, without `drop`. */
@@ -118,7 +123,7 @@ describe('batched page updates', () => {
       // Two rows rewritten, the other 38 still in the full-text index as they were.
       const db = await lancedb.connect(uri);
       const table = await db.openTable('pages');
-      const index = (await table.listIndices()).find((i) => i.columns.includes('decoded_text'))!;
+      const index = (await table.listIndices()).find((i) => i.columns.includes('search_text'))!;
       expect((await table.indexStats(index.name))!.numUnindexedRows).toBe(2);
       table.close();
       db.close();
@@ -145,7 +150,7 @@ describe('recall state', () => {
       await store.updatePage({ userId: 'u' }, 'p3', { pinned: true, importance: 2, updatedAt: 12 });
       await pages.checkoutLatest();
       expect(await pages.version()).toBe(before);
-      const index = (await pages.listIndices()).find((i) => i.columns.includes('decoded_text'))!;
+      const index = (await pages.listIndices()).find((i) => i.columns.includes('search_text'))!;
       expect((await pages.indexStats(index.name))!.numUnindexedRows).toBe(0);
       pages.close();
       db.close();
@@ -185,12 +190,36 @@ describe('recall state', () => {
   });
 });
 
+describe('full-text search across scripts', () => {
+  it('finds a word inside Chinese and Japanese sentences, and English as before', async () => {
+    const store = await openLanceStore({ uri: await tempDir() });
+    try {
+      await store.addPages([
+        page('zh', 'u', '用户：我每天早上都喜欢喝一杯拿铁咖啡，周末会去西湖边散步。助手：好的，我记住了。'),
+        page('ja', 'u', 'ユーザー：来週の火曜日に京都の清水寺へ行きます。'),
+        page('en', 'u', 'User: the ferry to Cacilhas leaves every twenty minutes.'),
+      ]);
+      const top = async (text: string) => (await store.search({ userId: 'u' }, { text, k: 3 })).map((h) => h.page.id);
+      expect(await top('咖啡')).toEqual(['zh']);
+      expect(await top('西湖散步')).toEqual(['zh']);
+      expect(await top('清水寺')).toEqual(['ja']);
+      expect(await top('ferries')).toEqual(['en']); // stemming still applies to English
+      expect(await top('长城')).toEqual([]);
+      // An update of the decoded text is searched in its new form.
+      await store.updatePages!({ userId: 'u' }, [{ id: 'en', update: { decodedText: '用户：渡轮每二十分钟一班。' } }]);
+      expect(await top('渡轮')).toEqual(['en']);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('schema versions', () => {
   it('moves the recall state of a v2 store into page_state, keeping its values', async () => {
     const uri = await tempDir();
     const db = await lancedb.connect(uri);
     const row = { ...legacyRow([]), strength: 4.5, recall_count: 3, pinned: true };
-    await db.createTable('pages', [row], { schema: pagesSchema(undefined) });
+    await db.createTable('pages', [row], { schema: legacyPagesSchema() });
     await db.createTable('meta', [{ key: 'schema_version', value: '2' }], { schema: new Schema([new Field('key', new Utf8()), new Field('value', new Utf8())]) });
     db.close();
     for (let open = 0; open < 2; open++) {
@@ -210,8 +239,7 @@ describe('schema versions', () => {
   it('migrates a v0 store (pages without pinned/importance) and keeps its rows', async () => {
     const uri = await tempDir();
     const db = await lancedb.connect(uri);
-    const v1 = pagesSchema(undefined);
-    const v0 = new Schema(v1.fields.filter((f) => f.name !== 'pinned' && f.name !== 'importance'));
+    const v0 = legacyPagesSchema(['pinned', 'importance']);
     const row = legacyRow(['pinned', 'importance']);
     await db.createTable('pages', [row], { schema: v0 });
     await db.createTable('meta', [{ key: 'schema_version', value: '0' }], { schema: new Schema([new Field('key', new Utf8()), new Field('value', new Utf8())]) });
@@ -229,7 +257,7 @@ describe('schema versions', () => {
   it('widens a v1 store\'s png column to LargeBinary and keeps its pages', async () => {
     const uri = await tempDir();
     const db = await lancedb.connect(uri);
-    const v1 = new Schema(pagesSchema(undefined).fields.map((f) => (f.name === 'png' ? new Field('png', new Binary(), false) : f)));
+    const v1 = new Schema(legacyPagesSchema().fields.map((f) => (f.name === 'png' ? new Field('png', new Binary(), false) : f)));
     const row = legacyRow([]);
     await db.createTable('pages', [row], { schema: v1 });
     await db.createTable('meta', [{ key: 'schema_version', value: '1' }], { schema: new Schema([new Field('key', new Utf8()), new Field('value', new Utf8())]) });
@@ -253,7 +281,7 @@ describe('schema versions', () => {
   it('finishes a migration a crash cut short: columns added, version not yet written', async () => {
     const uri = await tempDir();
     const db = await lancedb.connect(uri);
-    const v0 = new Schema(pagesSchema(undefined).fields.filter((f) => f.name !== 'pinned' && f.name !== 'importance'));
+    const v0 = legacyPagesSchema(['pinned', 'importance']);
     const row = legacyRow(['pinned', 'importance']);
     const table = await db.createTable('pages', [row], { schema: v0 });
     await db.createTable('meta', [{ key: 'schema_version', value: '0' }], { schema: new Schema([new Field('key', new Utf8()), new Field('value', new Utf8())]) });
@@ -308,6 +336,32 @@ describe('schema versions', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('moves a v3 store\'s full-text index to search_text, so its Chinese pages can be found', async () => {
+    const uri = await tempDir();
+    const db = await lancedb.connect(uri);
+    const zh = { ...legacyRow([]), id: 'zh', decoded_text: '用户：我每天早上都喜欢喝一杯拿铁咖啡。' };
+    const pages = await db.createTable('pages', [legacyRow([]), zh], { schema: legacyPagesSchema() });
+    await pages.createIndex('decoded_text', { config: lancedb.Index.fts(), replace: true });
+    await db.createEmptyTable('page_state', pageStateSchema());
+    await db.createTable('meta', [{ key: 'schema_version', value: '3' }], { schema: new Schema([new Field('key', new Utf8()), new Field('value', new Utf8())]) });
+    db.close();
+    for (let open = 0; open < 2; open++) {
+      const store = await openLanceStore({ uri });
+      try {
+        expect((await store.search({ userId: 'u' }, { text: '咖啡', k: 2 })).map((h) => h.page.id)).toEqual(['zh']);
+        expect((await store.search({ userId: 'u' }, { text: 'ferries', k: 2 })).map((h) => h.page.id)).toEqual(['old']);
+        expect((await store.getPage({ userId: 'u' }, 'zh'))!.decodedText).toBe(zh.decoded_text);
+      } finally {
+        await store.close();
+      }
+    }
+    const check = await lancedb.connect(uri);
+    const indices = await (await check.openTable('pages')).listIndices();
+    const textIndexed = indices.flatMap((i) => i.columns).filter((c) => c === 'decoded_text' || c === 'search_text');
+    expect(textIndexed).toEqual(['search_text']);
+    check.close();
   });
 
   it('refuses a store written by a newer schema', async () => {

@@ -29,6 +29,7 @@ import { packageRoot } from '../../src/internal/package-root.js';
 import { createO200kTokenizer } from '../../src/tokens/text-tokenizer.js';
 import { Memory } from '../../memory/memory.js';
 import type { ChatMessage } from '../../memory/messages.js';
+import { searchableText } from '../../memory/store/search-text.js';
 import { sqlString } from '../../memory/store/sql.js';
 import { ANY, type PageRow, type Scope } from '../../memory/store/store.js';
 import { renderBarChart, renderLineChart, writeChart } from '../lib/chart.js';
@@ -591,13 +592,13 @@ async function openBaseline(dir: string, name: string, pages: readonly PageRow[]
   const db = await lancedb.connect(dir);
   const table = await db.createTable(
     name,
-    pages.map((p) => ({ id: p.id, conv: origins.get(p.id)?.conv ?? '', text: sourceTextOf(p, turns) })),
+    pages.map((p) => ({ id: p.id, conv: origins.get(p.id)?.conv ?? '', text: searchableText(sourceTextOf(p, turns)) })),
     { mode: 'overwrite' },
   );
   await table.createIndex('text', { config: lancedb.Index.fts(), replace: true });
   return {
     async search(text, conv) {
-      let q = table.query().fullTextSearch(text, { columns: ['text'] });
+      let q = table.query().fullTextSearch(searchableText(text), { columns: ['text'] });
       // One table for every conversation, as the store has, so both rank with the same statistics.
       if (conv !== undefined) q = q.where(`conv = ${sqlString(conv)}`);
       const rows = await q.limit(MAX_K).toArray();

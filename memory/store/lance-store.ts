@@ -11,6 +11,7 @@ import { InvalidInputError, OpticMemError, StoreError } from '../../src/errors.j
 import { loadLanceDb } from '../../src/internal/lazy.js';
 import { withFileLock } from './file-lock.js';
 import { readOnlyStore } from './read-only-store.js';
+import { hasCjk, searchableText } from './search-text.js';
 import { and, idInList, scopeFilter, sqlNumber, sqlString } from './sql.js';
 import { DataType, type FixedSizeList } from 'apache-arrow';
 import { metaSchema, MIGRATIONS, movesSchema, pageStateSchema, pagesSchema, PNG_TYPE_MIGRATION, SCHEMA_VERSION, tombstonesSchema, turnsSchema, vectorSchemaField } from './schema.js';
@@ -114,6 +115,7 @@ function pageToRow(p: PageRow, dimension: number | undefined): Record<string, un
     first_seq: p.firstSeq, last_seq: p.lastSeq, start_time: p.startTime, end_time: p.endTime, tier: p.tier, profile: p.profile,
     png: Buffer.from(p.png), geometry: p.geometry, width: p.width, height: p.height, text_tokens: p.textTokens,
     visual_tokens: p.visualTokens, ratio: p.ratio, target_ratio: p.targetRatio, fidelity: p.fidelity, decoded_text: p.decodedText,
+    search_text: searchableText(p.decodedText),
     strength: p.strength, recall_count: p.recallCount, last_recalled_at: p.lastRecalledAt, pinned: p.pinned,
     importance: p.importance, created_at: p.createdAt, updated_at: p.updatedAt,
   };
@@ -141,6 +143,9 @@ function rowToPage(r: Record<string, unknown>): PageRow {
   };
 }
 
+/** The column the full-text index is built on: decoded_text in searchable form. */
+const FTS_COLUMN = 'search_text';
+
 const UPDATE_COLUMNS: Record<string, string> = {
   tier: 'tier', profile: 'profile', geometry: 'geometry', width: 'width', height: 'height', textTokens: 'text_tokens',
   visualTokens: 'visual_tokens', ratio: 'ratio', targetRatio: 'target_ratio', fidelity: 'fidelity', decodedText: 'decoded_text',
@@ -156,7 +161,10 @@ function toColumns(update: PageUpdate): Record<string, unknown> {
     if (k === 'png') values.png = Buffer.from(v as Uint8Array);
     else if (k === 'turnIds') values.turn_ids = JSON.stringify(v);
     else if (k === 'vector') values.vector = [...(v as number[])];
-    else if (UPDATE_COLUMNS[k]) {
+    else if (k === 'decodedText') {
+      values.decoded_text = v;
+      values.search_text = searchableText(String(v));
+    } else if (UPDATE_COLUMNS[k]) {
       // LanceDB writes NaN and Infinity into the SQL of the update as bare words.
       if (typeof v === 'number' && !Number.isFinite(v)) throw new InvalidInputError(`update.${k}`, `'update.${k}' is ${v}; page fields take finite numbers.`);
       values[UPDATE_COLUMNS[k]!] = v;
@@ -267,6 +275,18 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
       for (let i = 0; i < rows.length; i += 5000) {
         const chunk = rows.slice(i, i + 5000).map((r) => Object.fromEntries(STATE_TABLE_COLUMNS.map((c) => [c, c === 'pinned' ? Boolean(r[c]) : typeof r[c] === 'string' ? r[c] : Number(r[c])])));
         await retry('copying page state', () => state.add(chunk), state);
+      }
+    }
+    if (version === undefined || version < 4) {
+      // Version 4 searches search_text: rows in CJK scripts get their searchable form (the added
+      // column copied decoded_text), and the index on decoded_text gives way to one on it.
+      // Both are redone whole until the version is written, so a crash between them is repaired.
+      const rows = (await retry('reading pages', () => pages.query().select(['id', 'decoded_text']).toArray())).filter((r) => hasCjk(String(r.decoded_text)));
+      for (const r of rows) {
+        await retry('indexing page text', () => pages.update({ where: `id = ${sqlString(String(r.id))}`, values: { search_text: searchableText(String(r.decoded_text)) } }), pages);
+      }
+      for (const index of await retry('listing indices', () => pages.listIndices())) {
+        if (index.columns.includes('decoded_text')) await retry('dropping the old full-text index', () => pages.dropIndex(index.name), pages);
       }
     }
     if (version !== SCHEMA_VERSION) {
@@ -502,13 +522,13 @@ class LanceStore implements MemoryStore {
   /** The full-text index, built if the table has none yet. */
   async #ensureFtsIndex(): Promise<string | undefined> {
     if (this.#ftsIndex) return this.#ftsIndex;
-    const find = async () => (await retry('listing indices', () => this.pages.listIndices())).find((i) => i.columns.includes('decoded_text'))?.name;
+    const find = async () => (await retry('listing indices', () => this.pages.listIndices())).find((i) => i.columns.includes(FTS_COLUMN))?.name;
     let name = await find();
     // A read-only store never builds one: LanceDB searches flat without it.
     if (!name && this.readOnly) return undefined;
     if (!name) {
       const lancedb = await loadLanceDb();
-      await retry('building the full-text index', () => this.pages.createIndex('decoded_text', { config: lancedb.Index.fts(), replace: true }));
+      await retry('building the full-text index', () => this.pages.createIndex(FTS_COLUMN, { config: lancedb.Index.fts(), replace: true }));
       name = await find();
       if (!name) throw new StoreError('LanceDB built the full-text index on pages but does not list it. Check the store location.');
     }
@@ -657,7 +677,7 @@ class LanceStore implements MemoryStore {
       // unindexed fetch more than wanted, sort by score, and cut.
       const limit = unindexed > 0 ? Math.max(wanted * 4, 20) : wanted;
       const rows = await retry('searching pages', () =>
-        this.pages.query().fullTextSearch(text, { columns: ['decoded_text'] }).where(filter).select([...PAGE_META_COLUMNS, '_score']).limit(limit).toArray(),
+        this.pages.query().fullTextSearch(searchableText(text), { columns: [FTS_COLUMN] }).where(filter).select([...PAGE_META_COLUMNS, '_score']).limit(limit).toArray(),
       );
       return rows
         .map((r) => ({ page: rowToPage(r), score: Number(r._score ?? 0) }))

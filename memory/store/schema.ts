@@ -1,7 +1,7 @@
 /** Arrow schemas of the store's tables, and the schema version with its migrations. */
 import { Binary, Bool, Field, FixedSizeList, Float32, Float64, Schema, Utf8 } from 'apache-arrow';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export function turnsSchema(): Schema {
   return new Schema([
@@ -44,6 +44,8 @@ export function pagesSchema(vectorDimension: number | undefined): Schema {
     new Field('target_ratio', new Float64(), false),
     new Field('fidelity', new Float64(), false),
     new Field('decoded_text', new Utf8(), false),
+    // decoded_text in the form the full-text index holds (see search-text.ts).
+    new Field('search_text', new Utf8(), false),
     new Field('strength', new Float64(), false),
     new Field('recall_count', new Float64(), false),
     new Field('last_recalled_at', new Float64(), false),
@@ -72,7 +74,9 @@ export function metaSchema(): Schema {
  * Version n -> n+1 steps, as SQL column additions with defaults. Version 0 is the layout before
  * forgetting: pages without pinned/importance. Version 1 -> 2 widens `png` to LargeBinary
  * (see PNG_TYPE_MIGRATION). Version 2 -> 3 moves what changes on every recall into the
- * `page_state` table (see pageStateSchema), copied from the pages on open.
+ * `page_state` table (see pageStateSchema), copied from the pages on open. Version 3 -> 4 adds
+ * `search_text`, which the full-text index moves to: a copy of `decoded_text`, rewritten on
+ * open for rows in Chinese, Japanese or Korean (see searchableText).
  */
 export const MIGRATIONS: readonly { from: number; pages: readonly { name: string; valueSql: string }[] }[] = [
   {
@@ -82,6 +86,7 @@ export const MIGRATIONS: readonly { from: number; pages: readonly { name: string
       { name: 'importance', valueSql: 'CAST(1.0 AS DOUBLE)' },
     ],
   },
+  { from: 3, pages: [{ name: 'search_text', valueSql: 'decoded_text' }] },
 ];
 
 /**
