@@ -6,11 +6,6 @@
 import type { AddResult } from '../../memory/memory.js';
 import { OpticMemError } from '../errors.js';
 
-/** The compaction failure `add` reported, if any. */
-export function compactionFailure(result: AddResult): Error | undefined {
-  return result.compactionError;
-}
-
 /** One line for people and logs: `StoreError (store_failed): ...`. */
 export function describeFailure(error: Error): string {
   return OpticMemError.isInstance(error) ? `${error.name} (${error.code}${error.field ? `, field '${error.field}'` : ''}): ${error.message}` : `${error.name}: ${error.message}`;
@@ -21,7 +16,7 @@ export function describeFailure(error: Error): string {
  * so it is seen without failing a call whose turns were stored.
  */
 export function reportCompactionFailure(result: AddResult, onCompactionError: ((error: Error) => void) | undefined): Error | undefined {
-  const error = compactionFailure(result);
+  const error = result.compactionError;
   if (!error) return undefined;
   if (onCompactionError) onCompactionError(error);
   else process.emitWarning(`opticmem stored the turns but could not compact older turns into pages; they stay as text and the next add retries. ${describeFailure(error)}`, { code: 'OPTICMEM_COMPACTION_FAILED' });

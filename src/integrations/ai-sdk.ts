@@ -30,7 +30,7 @@ import type { Scope } from '../../memory/store/store.js';
 import { InvalidInputError, parseInput, UnknownProfileError } from '../errors.js';
 import { getProfile, listProfiles } from '../tokens/profiles/index.js';
 import type { VisionTokenProfile } from '../tokens/vision-token-profile.js';
-import { compactionFailure, describeFailure } from './add-outcome.js';
+import { describeFailure } from './add-outcome.js';
 
 type CallOptions = Parameters<NonNullable<LanguageModelMiddleware['transformParams']>>[0]['params'];
 type PromptMessage = CallOptions['prompt'][number];
@@ -140,7 +140,7 @@ export function opticmemMiddleware(options: OpticMemMiddlewareOptions): Language
     const messages: ChatMessage[] = [...turn.messages, ...(reply ? [{ role: 'assistant' as const, content: reply }] : [])];
     if (messages.length === 0) return NOTHING_STORED;
     // Once add resolves the turn is stored; a compaction that failed after it is reported, not thrown.
-    const failure = compactionFailure(await memory.add(messages, turn.scope));
+    const failure = (await memory.add(messages, turn.scope)).compactionError;
     return { turns: messages.length, ...(failure ? { compactionFailed: describeFailure(failure) } : {}) };
   }
 

@@ -12,7 +12,7 @@ import { parseScope, ScopeSchema, spanWithinUser } from '../../memory/scope.js';
 import type { Scope } from '../../memory/store/store.js';
 import { InvalidInputError, OpticMemError, parseInput } from '../errors.js';
 import { packageVersion } from '../internal/package-root.js';
-import { compactionFailure, describeFailure } from './add-outcome.js';
+import { describeFailure } from './add-outcome.js';
 
 export interface McpServerOptions {
   readonly memory: Memory;
@@ -126,7 +126,7 @@ export class OpticMemMcpServer extends McpServer {
         const scope = this.#scopeOf(args);
         const result = await this.#memory.add(args.messages, scope);
         // The messages are stored once add resolves; a failed compaction is news, not a failed call.
-        const failure = compactionFailure(result);
+        const failure = result.compactionError;
         return json({
           stored: result.turnIds.length,
           scope,
