@@ -186,6 +186,21 @@ function stateRow(p: Pick<PageRow, 'id' | 'userId' | 'agentId' | 'sessionId' | '
   };
 }
 
+/** SQL literal of a number, boolean or string, for a batched UPDATE; undefined for other values. */
+function sqlLiteral(v: unknown): string | undefined {
+  return typeof v === 'number' ? `CAST(${sqlNumber(v)} AS DOUBLE)` : typeof v === 'boolean' ? String(v) : typeof v === 'string' ? sqlString(v) : undefined;
+}
+
+/**
+ * `valuesSql` of one UPDATE that sets every row's columns to its own values, looked up by id in
+ * parallel literal arrays (Lance's SQL has no CASE), so a batch of rows is one commit. Every
+ * value must have a `sqlLiteral`.
+ */
+function valuesById(entries: readonly (readonly [string, Record<string, unknown>])[], columns: readonly string[]): Record<string, string> {
+  const position = `CAST(array_position(make_array(${entries.map(([id]) => sqlString(id)).join(', ')}), id) AS BIGINT)`;
+  return Object.fromEntries(columns.map((c) => [c, `array_element(make_array(${entries.map(([, v]) => sqlLiteral(v[c])).join(', ')}), ${position})`]));
+}
+
 /** An update's fields for the page_state table and for the pages table. */
 function splitUpdate(update: PageUpdate): { state: PageUpdate; page: PageUpdate } {
   const state: Record<string, unknown> = {};
@@ -282,8 +297,10 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
       // column copied decoded_text), and the index on decoded_text gives way to one on it.
       // Both are redone whole until the version is written, so a crash between them is repaired.
       const rows = (await retry('reading pages', () => pages.query().select(['id', 'decoded_text']).toArray())).filter((r) => hasCjk(String(r.decoded_text)));
-      for (const r of rows) {
-        await retry('indexing page text', () => pages.update({ where: `id = ${sqlString(String(r.id))}`, values: { search_text: searchableText(String(r.decoded_text)) } }), pages);
+      for (let i = 0; i < rows.length; i += UPDATE_BATCH) {
+        const chunk = rows.slice(i, i + UPDATE_BATCH).map((r) => [String(r.id), { search_text: searchableText(String(r.decoded_text)) }] as const);
+        const where = idInList('id', chunk.map(([id]) => id));
+        await retry('indexing page text', () => pages.update({ where, valuesSql: valuesById(chunk, ['search_text']) }), pages);
       }
       for (const index of await retry('listing indices', () => pages.listIndices())) {
         if (index.columns.includes('decoded_text')) await retry('dropping the old full-text index', () => pages.dropIndex(index.name), pages);
@@ -616,21 +633,18 @@ class LanceStore implements MemoryStore {
   }
 
   /**
-   * One `UPDATE` for every page's recall state: each column is set to its page's value, looked
-   * up by id in two parallel literal arrays (Lance's SQL has no CASE), so the batch is one
-   * atomic commit that rewrites only the named rows of this scope, in the small page_state
-   * table (a rehearsal never touches a page row). Other fields go page by page.
+   * One `UPDATE` (see valuesById) for every page's recall state: an atomic commit that rewrites
+   * only the named rows of this scope, in the small page_state table (a rehearsal never touches
+   * a page row). Other fields go page by page.
    */
   async updatePages(scope: Scope, updates: readonly { id: string; update: PageUpdate }[]): Promise<void> {
     this.#open();
     const split = updates.map(({ id, update }) => ({ id, ...splitUpdate(update) }));
-    for (const { id, page } of split) if (Object.keys(toColumns(page)).length > 0) await this.updatePage(scope, id, page);
-    const latest = new Map(split.filter((u) => Object.keys(toColumns(u.state)).length > 0).map((u) => [u.id, { columns: toColumns(u.state), update: u.state }]));
+    for (const { id, page } of split) if (Object.keys(page).length > 0) await this.updatePage(scope, id, page);
+    const latest = new Map(split.map((u) => [u.id, { columns: toColumns(u.state), update: u.state }] as const).filter(([, v]) => Object.keys(v.columns).length > 0));
     if (latest.size === 0) return;
     const columns = [...new Set([...latest.values()].flatMap((v) => Object.keys(v.columns)))];
-    const literal = (v: unknown): string | undefined =>
-      typeof v === 'number' ? `CAST(${sqlNumber(v)} AS DOUBLE)` : typeof v === 'boolean' ? String(v) : typeof v === 'string' ? sqlString(v) : undefined;
-    const batchable = [...latest.values()].every((v) => columns.every((c) => c in v.columns && literal(v.columns[c]) !== undefined));
+    const batchable = [...latest.values()].every((v) => columns.every((c) => c in v.columns && sqlLiteral(v.columns[c]) !== undefined));
     if (!batchable) {
       for (const [id, { update }] of latest) await this.updatePage(scope, id, update);
       return;
@@ -638,10 +652,8 @@ class LanceStore implements MemoryStore {
     const entries = [...latest];
     for (let i = 0; i < entries.length; i += UPDATE_BATCH) {
       const chunk = entries.slice(i, i + UPDATE_BATCH);
-      const ids = chunk.map(([id]) => id);
-      const position = `CAST(array_position(make_array(${ids.map(sqlString).join(', ')}), id) AS BIGINT)`;
-      const valuesSql = Object.fromEntries(columns.map((c) => [c, `array_element(make_array(${chunk.map(([, v]) => literal(v.columns[c])).join(', ')}), ${position})`]));
-      const where = and(scopeFilter(scope), idInList('id', ids));
+      const where = and(scopeFilter(scope), idInList('id', chunk.map(([id]) => id)));
+      const valuesSql = valuesById(chunk.map(([id, v]) => [id, v.columns] as const), columns);
       const done = await retry('updating page state', () => this.state.update({ where, valuesSql }), this.state);
       if (done.rowsUpdated < chunk.length) {
         const have = new Set((await retry('reading page state', () => this.state.query().where(where).select(['id']).toArray())).map((r) => String(r.id)));
