@@ -3,12 +3,14 @@ import { Binary, Bool, Field, FixedSizeList, Float32, Float64, Schema, Utf8 } fr
 
 export const SCHEMA_VERSION = 4;
 
+/** Every table's row id and the scope it belongs to, the columns all filters start from. */
+function rowKeyFields(): Field[] {
+  return [new Field('id', new Utf8(), false), new Field('user_id', new Utf8(), false), new Field('agent_id', new Utf8(), false), new Field('session_id', new Utf8(), false)];
+}
+
 export function turnsSchema(): Schema {
   return new Schema([
-    new Field('id', new Utf8(), false),
-    new Field('user_id', new Utf8(), false),
-    new Field('agent_id', new Utf8(), false),
-    new Field('session_id', new Utf8(), false),
+    ...rowKeyFields(),
     new Field('seq', new Float64(), false),
     new Field('role', new Utf8(), false),
     new Field('name', new Utf8(), false),
@@ -20,10 +22,7 @@ export function turnsSchema(): Schema {
 
 export function pagesSchema(vectorDimension: number | undefined): Schema {
   const fields: Field[] = [
-    new Field('id', new Utf8(), false),
-    new Field('user_id', new Utf8(), false),
-    new Field('agent_id', new Utf8(), false),
-    new Field('session_id', new Utf8(), false),
+    ...rowKeyFields(),
     new Field('turn_ids', new Utf8(), false),
     new Field('first_seq', new Float64(), false),
     new Field('last_seq', new Float64(), false),
@@ -95,10 +94,7 @@ export const MIGRATIONS: readonly { from: number; pages: readonly { name: string
  */
 export function movesSchema(): Schema {
   return new Schema([
-    new Field('id', new Utf8(), false),
-    new Field('user_id', new Utf8(), false),
-    new Field('agent_id', new Utf8(), false),
-    new Field('session_id', new Utf8(), false),
+    ...rowKeyFields(),
     new Field('page_id', new Utf8(), false),
     new Field('from_tier', new Utf8(), false),
     new Field('to_tier', new Utf8(), false),
@@ -111,10 +107,7 @@ export function movesSchema(): Schema {
 
 export function tombstonesSchema(): Schema {
   return new Schema([
-    new Field('id', new Utf8(), false),
-    new Field('user_id', new Utf8(), false),
-    new Field('agent_id', new Utf8(), false),
-    new Field('session_id', new Utf8(), false),
+    ...rowKeyFields(),
     new Field('page_id', new Utf8(), false),
     new Field('turn_count', new Float64(), false),
     new Field('start_time', new Float64(), false),
@@ -135,10 +128,7 @@ export const PNG_TYPE_MIGRATION = { path: 'png', dataType: 'large_binary' } as c
  */
 export function pageStateSchema(): Schema {
   return new Schema([
-    new Field('id', new Utf8(), false),
-    new Field('user_id', new Utf8(), false),
-    new Field('agent_id', new Utf8(), false),
-    new Field('session_id', new Utf8(), false),
+    ...rowKeyFields(),
     new Field('strength', new Float64(), false),
     new Field('recall_count', new Float64(), false),
     new Field('last_recalled_at', new Float64(), false),
