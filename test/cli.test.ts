@@ -3,9 +3,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openLanceStore } from '../memory/store/index.js';
 import { buildProgram } from '../src/cli/main.js';
 import { OPENAI_OCR_PROMPTS } from '../src/decoders/openai-decoder.js';
 import { startFakeOpenAIServer } from './support/fake-openai-server.js';
+import { pageRow, turnRow } from './support/page-row.js';
 
 // The CLI is tested as users run it: the built bin in a child process (`npm test` builds first).
 const bin = join(import.meta.dirname, '..', 'bin', 'opticmem.js');
@@ -145,6 +147,39 @@ describe('opticmem CLI', () => {
     const before = JSON.parse(cli(['stats', '--db', db, '--json']).stdout).totals;
     expect(cli(['compress', bad, '--db', db, '--user', 'maya']).code).toBe(2);
     expect(JSON.parse(cli(['stats', '--db', db, '--json']).stdout).totals).toEqual(before);
+  });
+
+  it('refuses an empty scope flag (--user=) on every command that takes one, printing nothing of any user', async () => {
+    const db = join(dir, 'db-two-users');
+    const store = await openLanceStore({ uri: db });
+    try {
+      await store.addTurns([turnRow('t-maya', 'maya', 'Maya keeps her tram pass in the blue wallet.'), turnRow('t-daniel', 'daniel', 'Daniel keeps his ferry pass in the red wallet.')]);
+      await store.addPages([pageRow('p-maya', 'maya', 'User: Maya booked the Porto tram tour.'), pageRow('p-daniel', 'daniel', 'User: Daniel booked the Porto river cruise.')]);
+    } finally {
+      await store.close();
+    }
+    // Both users' pages answer the query: a flag read as absent would print them both.
+    const maya = cli(['recall', 'Porto', '--db', db, '--user', 'maya']);
+    expect(maya.code, maya.stderr).toBe(0);
+    expect(maya.stdout).toContain('tram tour');
+    expect(maya.stdout).not.toContain('river cruise');
+    const commands = [['recall', 'Porto'], ['export'], ['age'], ['compress', chat], ['mcp']];
+    // Each flag as --flag= on every command, and as --flag '' (the same empty value) on the readers.
+    const cases = [
+      ...['user', 'agent', 'session'].flatMap((flag) => commands.map((command) => ({ flag, args: [...command, '--db', db, `--${flag}=`] }))),
+      ...[['recall', 'Porto'], ['export']].map((command) => ({ flag: 'user', args: [...command, '--db', db, '--user', ''] })),
+    ];
+    for (const { flag, args } of cases) {
+      const r = cli(args, '');
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(r.stderr, args.join(' ')).toMatch(new RegExp(`InvalidInputError: --${flag} is given but empty, so it names no ${flag}\\. Pass an id \\(e\\.g\\. --${flag}=\\w+\\), or leave --${flag} out\\.`));
+      expect(r.stderr, args.join(' ')).not.toMatch(/tram|ferry|cruise|wallet/);
+    }
+    // Nothing was written either: both users' rows are as they were.
+    const all = JSON.parse(cli(['export', '--db', db]).stdout) as { turns: { id: string }[]; pages: { id: string; recallCount: number; tier: string }[] };
+    expect(all.turns.map((t) => t.id).sort()).toEqual(['t-daniel', 't-maya']);
+    expect(all.pages.map((p) => [p.id, p.recallCount, p.tier]).sort()).toEqual([['p-daniel', 0, 'lossless'], ['p-maya', 0, 'lossless']]);
   });
 
   it('takes a LanceDB URI for --db without making a local folder of it', () => {

@@ -108,6 +108,12 @@ describe('opticmem mcp over stdio with the SDK client', () => {
     const noScope = await call('recall', { query: 'Porto' });
     expect(noScope.isError).toBe(true);
     expect(texts(noScope)[0]).toMatch(/^InvalidInputError \(invalid_input, field 'userId'\): No scope given\. Pass 'userId'/);
+    // An empty scope part is refused, never read as left out (which would widen the scope).
+    for (const part of ['userId', 'agentId', 'sessionId']) {
+      const empty = await call('recall', { userId: 'maya', [part]: '', query: 'Porto' });
+      expect(empty.isError, part).toBe(true);
+      expect(texts(empty)[0], part).toMatch(new RegExp(`${part} must not be empty`));
+    }
     const typo = await call('forget', { userId: 'maya', sesionId: 'trip' });
     expect(typo.isError).toBe(true);
     expect(texts(typo)[0]).toMatch(/unknown argument\(s\) 'sesionId'/);

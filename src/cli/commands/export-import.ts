@@ -15,12 +15,12 @@ export interface ExportCommandOptions extends ScopeFlags {
 }
 
 export async function exportCommand(options: ExportCommandOptions): Promise<number> {
+  // Flags left out span (--user maya is all of maya's rows); without flags the whole store is
+  // exported, scope by scope.
+  const given = scopeOf(options, 'read');
   requireExistingStore(options.db);
   const memory = await Memory.open({ ...storeLocation(options.db), autoCompact: false });
   try {
-    // Flags left out span (--user maya is all of maya's rows); without flags the whole store is
-    // exported, scope by scope.
-    const given = scopeOf(options, 'read');
     const scopes: Scope[] = Object.keys(given).length ? [given] : (await memory.store.scopes()).map((s) => storedScope(s.scope));
     const turns = new Map<string, MemoryExport['turns'][number]>();
     const pages = new Map<string, MemoryExport['pages'][number]>();

@@ -8,16 +8,13 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { Memory } from '../../../memory/memory.js';
 import type { Scope } from '../../../memory/store/store.js';
 import { createMcpServer } from '../../integrations/mcp-server.js';
-import { storeLocation } from './memory-commands.js';
+import { scopeOf, storeLocation, type ScopeFlags } from './memory-commands.js';
 import { remoteDecoderFromFlags, type DecoderFlags } from '../decoder-flags.js';
 
-export interface McpCommandOptions extends DecoderFlags {
+export interface McpCommandOptions extends DecoderFlags, ScopeFlags {
   db: string;
   profile?: string;
   hotBudget?: number;
-  user?: string;
-  agent?: string;
-  session?: string;
 }
 
 /** MCP clients start the server without a shell, so a '~' in their config arrives unexpanded. */
@@ -27,11 +24,8 @@ function expandHome(path: string): string {
 
 export async function mcpCommand(options: McpCommandOptions): Promise<number> {
   const db = expandHome(options.db);
-  const defaultScope: Scope = {
-    ...(options.user ? { userId: options.user } : {}),
-    ...(options.agent ? { agentId: options.agent } : {}),
-    ...(options.session ? { sessionId: options.session } : {}),
-  };
+  // As stored: the server spans within the user itself where a tool reads.
+  const defaultScope: Scope = scopeOf(options, 'stored');
   // A remote decoder holds no resources to release; the local one is opened and closed by the Memory.
   const decoder = remoteDecoderFromFlags(options);
   const memory = await Memory.open({

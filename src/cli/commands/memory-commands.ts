@@ -15,13 +15,29 @@ export interface ScopeFlags {
   session?: string;
 }
 
+const SCOPE_FLAGS = [
+  ['user', 'userId'],
+  ['agent', 'agentId'],
+  ['session', 'sessionId'],
+] as const;
+const SCOPE_EXAMPLES = { user: 'maya', agent: 'bot', session: 's1' } as const;
+
 /**
- * The scope the flags name. Writing (`stored`), absent flags are absent parts. Reading, absent
- * flags span within the user: `--user maya` is every agent and session of maya, while
- * `--agent bot` alone is the bot's rows without a user (`--user '*' --agent bot` spans users).
+ * The scope the flags name (every command with scope flags reads them here). Writing
+ * (`stored`), absent flags are absent parts. Reading, absent flags span within the user:
+ * `--user maya` is every agent and session of maya, while `--agent bot` alone is the bot's rows
+ * without a user (`--user '*' --agent bot` spans users). A flag given empty ('--user=') is
+ * refused: it is not a flag left out.
  */
 export function scopeOf(flags: ScopeFlags, mode: 'stored' | 'read'): Scope {
-  const given = { ...(flags.user ? { userId: flags.user } : {}), ...(flags.agent ? { agentId: flags.agent } : {}), ...(flags.session ? { sessionId: flags.session } : {}) };
+  const given: { -readonly [K in keyof Scope]: Scope[K] } = {};
+  for (const [flag, part] of SCOPE_FLAGS) {
+    const value = flags[flag];
+    if (value === undefined) continue;
+    // An empty value is not a missing flag: read as one, --user= would reach every user's rows.
+    if (value === '') throw new InvalidInputError(flag, `--${flag} is given but empty, so it names no ${flag}. Pass an id (e.g. --${flag}=${SCOPE_EXAMPLES[flag]}), or leave --${flag} out.`);
+    given[part] = value;
+  }
   return mode === 'stored' ? given : spanWithinUser(given);
 }
 
@@ -149,11 +165,11 @@ export interface RecallCommandOptions extends ScopeFlags {
 }
 
 export async function recallCommand(query: string, options: RecallCommandOptions): Promise<number> {
+  // Without scope flags the shell user searches their whole store, scope by scope.
+  const given = scopeOf(options, 'read');
   requireExistingStore(options.db);
   const memory = await Memory.open({ ...storeLocation(options.db), autoCompact: false });
   try {
-    // Without scope flags the shell user searches their whole store, scope by scope.
-    const given = scopeOf(options, 'read');
     const scopes = Object.keys(given).length ? [given] : (await memory.store.scopes()).filter((s) => s.pages > 0).map((s) => storedScope(s.scope));
     const all = [];
     // A search from the shell is a look, not a memory being used: it changes nothing unless asked.
@@ -218,12 +234,12 @@ export async function ageCommand(options: AgeCommandOptions): Promise<number> {
     now = Date.parse(options.now);
     if (Number.isNaN(now)) throw new InvalidInputError('now', `--now '${options.now}' is not a date. Pass an ISO date such as 2026-12-01T00:00:00Z.`);
   }
+  const scope = scopeOf(options, 'read');
   requireExistingStore(options.db);
   // Unset, the curve and ladder are the ones the store recorded (a store keeps one policy).
   const forgetting = { ...(options.curve ? { curve: options.curve } : {}), ...(options.ladder ? { ladder: options.ladder } : {}) };
   const memory = await Memory.open({ ...storeLocation(options.db), forgetting });
   try {
-    const scope = scopeOf(options, 'read');
     const bar = progressBar('age', 1, !options.json && process.stderr.isTTY === true);
     const r = await memory
       .age({
