@@ -5,13 +5,15 @@
 import { z } from 'zod';
 import { ChatMessageSchema, MAX_MESSAGE_CHARS } from './messages.js';
 import { IdSchema } from './scope.js';
+import { pngDigest } from './store/page-digest.js';
 import { ANY, type PageRow, type TurnRow } from './store/store.js';
 
 export interface MemoryExport {
   readonly format: 'opticmem-export';
   readonly version: 1;
   readonly turns: readonly TurnRow[];
-  readonly pages: readonly (Omit<PageRow, 'png'> & { png: string })[];
+  /** `pngSha256` is the SHA-256 of the PNG (lowercase hex); exports written before it have none. */
+  readonly pages: readonly (Omit<PageRow, 'png'> & { png: string; pngSha256?: string })[];
 }
 
 /** A stored scope part: '' when absent, never the '*' that spans parts in reads. */
@@ -28,6 +30,16 @@ const Count = z.number().int('must be a whole number').min(0, 'must be >= 0');
 const Time = z.number().finite('must be a finite number').min(0, 'must be >= 0 (ms since epoch)');
 const Finite = z.number().finite('must be a finite number');
 const PNG_BASE64 = 'iVBORw0KGgo'; // the PNG signature, base64-encoded
+
+/** A page's PNG must match the digest export wrote with it (when the document carries one). */
+const pngMatchesDigest = (r: { id: string; png: string; pngSha256?: string | undefined }, ctx: z.RefinementCtx) => {
+  if (r.pngSha256 === undefined || pngDigest(Buffer.from(r.png, 'base64')) === r.pngSha256) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['pngSha256'],
+    message: `page '${r.id}' has a png that does not match its pngSha256: the document was damaged or edited after export. Export the page again from its store`,
+  });
+};
 
 const TurnRowSchema = z
   .object({
@@ -58,6 +70,10 @@ const PageRowSchema = z
       .string()
       .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64')
       .refine((v) => v.startsWith(PNG_BASE64), 'must be a base64 PNG (as written by export)'),
+    pngSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be the SHA-256 of the PNG as 64 lowercase hex digits (as written by export)')
+      .optional(),
     geometry: z.string().refine((v) => {
       try {
         return typeof JSON.parse(v) === 'object';
@@ -83,7 +99,8 @@ const PageRowSchema = z
     updatedAt: Time,
   })
   .strict()
-  .refine(hasOwner, ownerIssue);
+  .refine(hasOwner, ownerIssue)
+  .superRefine(pngMatchesDigest);
 
 const unique = (rows: readonly { id: string }[], ctx: z.RefinementCtx) => {
   const seen = new Map<string, number>();

@@ -18,6 +18,7 @@ import { parseMessages, type ChatMessage } from './messages.js';
 import { ExportSchema, type MemoryExport } from './export-format.js';
 import { IdSchema, parseScope, scopeKey } from './scope.js';
 import { openLanceStore } from './store/index.js';
+import { pngDigest } from './store/page-digest.js';
 import type { MemoryStore, PageRow, PageUpdate, Scope, TurnRow } from './store/store.js';
 import { TiersSchema, type Tiers, type TiersInput } from './tiers.js';
 import { agePages, DAY_MS, parseAgeOptions, type AgeOptions, type AgeResult } from './ageing.js';
@@ -453,10 +454,8 @@ export class Memory {
       const covering = await this.#store.pagesCoveringTurns(filter, turns.map((t) => t.id));
       if (covering.length === 0) continue;
       const covered = new Set<string>();
-      for (const id of covering) {
-        const page = await this.#store.getPage(filter, id);
-        page?.turnIds.forEach((t) => covered.add(t));
-      }
+      // Only the turn ids: a page whose image is damaged does not stop the others being recovered.
+      for (const page of await this.#store.listPages(filter, { ids: covering, withPng: false })) page.turnIds.forEach((t) => covered.add(t));
       const ids = turns.filter((t) => covered.has(t.id)).map((t) => t.id);
       if (ids.length) await this.#store.deleteTurns(filter, ids);
     }
@@ -570,7 +569,8 @@ export class Memory {
       format: 'opticmem-export',
       version: 1,
       turns,
-      pages: pages.map((p) => ({ ...p, png: Buffer.from(p.png).toString('base64'), vector: [...p.vector] })),
+      // The images were checked against their stored digest when read; the document carries it.
+      pages: pages.map((p) => ({ ...p, png: Buffer.from(p.png).toString('base64'), pngSha256: pngDigest(p.png), vector: [...p.vector] })),
     };
   }
 
@@ -600,7 +600,8 @@ export class Memory {
       for (let i = 0; i < rows.length; i += 500) {
         for (const p of await this.#store.listPages(scope, { ids: rows.slice(i, i + 500).map((r) => r.id), withPng: false })) existing.add(p.id);
       }
-      for (const p of rows) if (!existing.has(p.id)) newPages.push({ ...p, png: new Uint8Array(Buffer.from(p.png, 'base64')) });
+      // The schema checked each PNG against its pngSha256; the store writes the digest anew.
+      for (const { pngSha256: _, ...p } of rows) if (!existing.has(p.id)) newPages.push({ ...p, png: new Uint8Array(Buffer.from(p.png, 'base64')) });
     }
     const newTurns: TurnRow[] = [];
     for (const { scope, rows } of byScope(d.turns)) {
@@ -642,7 +643,7 @@ export class Memory {
     const s = parseScope(scope);
     parseInput(PageIdSchema, { pageId }, '');
     const now = readClock(this.#now);
-    if (!(await this.#store.getPage(s, pageId))) throw new InvalidInputError('pageId', `No page '${pageId}' in this scope. List pages with memory.list(scope).`);
+    if ((await this.#store.listPages(s, { ids: [pageId], withPng: false })).length === 0) throw new InvalidInputError('pageId', `No page '${pageId}' in this scope. List pages with memory.list(scope).`);
     return { s, now };
   }
 

@@ -129,6 +129,24 @@ export class StoreError extends OpticMemError {
 }
 marked(StoreError, 'store_failed');
 
+/**
+ * A page whose stored image no longer matches the SHA-256 written with it: the store's data
+ * files were damaged. A StoreError (code 'store_failed') that names the page.
+ */
+export class CorruptPageError extends StoreError {
+  declare static isInstance: (e: unknown) => e is CorruptPageError;
+  readonly pageId: string;
+  constructor(pageId: string, options: Omit<OpticMemErrorOptions, 'field'> = {}) {
+    super(
+      `Page '${pageId}' failed its checksum: its image in the store is not the one that was written, so the store's files are damaged. ` +
+        "Delete the page ('opticmem inspect --allow-write', or store.deletePages) and import it again from an earlier export ('opticmem import'), or restore the store folder from a backup.",
+      { ...options, field: 'png' },
+    );
+    this.pageId = pageId;
+  }
+}
+marked(CorruptPageError, 'corrupt_page');
+
 /** A write to a memory or store opened with `readOnly: true`. */
 export class ReadOnlyError extends OpticMemError {
   declare static isInstance: (e: unknown) => e is ReadOnlyError;

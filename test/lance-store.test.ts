@@ -27,9 +27,9 @@ function page(id: string, userId: string, text: string): PageRow {
   };
 }
 
-/** The pages schema before version 4 (no search_text), without `drop`. */
+/** The pages schema before version 4 (no search_text, nor png_sha256), without `drop`. */
 function legacyPagesSchema(drop: readonly string[] = []): Schema {
-  return new Schema(pagesSchema(undefined).fields.filter((f) => f.name !== 'search_text' && !drop.includes(f.name)));
+  return new Schema(pagesSchema(undefined).fields.filter((f) => f.name !== 'search_text' && f.name !== 'png_sha256' && !drop.includes(f.name)));
 }
 
 /** An old page as a table row written by an earlier schema: snake_case columns, without `drop`. */

@@ -11,8 +11,9 @@ import { InvalidInputError, OpticMemError, StoreError } from '../../src/errors.j
 import { loadLanceDb } from '../../src/internal/lazy.js';
 import { withFileLock } from './file-lock.js';
 import { readOnlyStore } from './read-only-store.js';
+import { addMissingDigests, DIGEST_COLUMN, pngDigest, verifiedPng } from './page-digest.js';
 import { hasCjk, searchableText } from './search-text.js';
-import { and, idInList, scopeFilter, sqlNumber, sqlString } from './sql.js';
+import { and, idInList, scopeFilter, sqlLiteral, sqlString, valuesById } from './sql.js';
 import { DataType, type FixedSizeList } from 'apache-arrow';
 import { metaSchema, MIGRATIONS, movesSchema, pageStateSchema, pagesSchema, PNG_TYPE_MIGRATION, SCHEMA_VERSION, tombstonesSchema, turnsSchema, vectorSchemaField } from './schema.js';
 import type { ListOptions, MemoryStore, PageHit, PageMoveRow, PageRow, PageUpdate, Scope, SearchOptions, TombstoneRow, TurnRow } from './store.js';
@@ -113,7 +114,7 @@ function pageToRow(p: PageRow, dimension: number | undefined): Record<string, un
   const row: Record<string, unknown> = {
     id: p.id, user_id: p.userId, agent_id: p.agentId, session_id: p.sessionId, turn_ids: JSON.stringify(p.turnIds),
     first_seq: p.firstSeq, last_seq: p.lastSeq, start_time: p.startTime, end_time: p.endTime, tier: p.tier, profile: p.profile,
-    png: Buffer.from(p.png), geometry: p.geometry, width: p.width, height: p.height, text_tokens: p.textTokens,
+    png: Buffer.from(p.png), [DIGEST_COLUMN]: pngDigest(p.png), geometry: p.geometry, width: p.width, height: p.height, text_tokens: p.textTokens,
     visual_tokens: p.visualTokens, ratio: p.ratio, target_ratio: p.targetRatio, fidelity: p.fidelity, decoded_text: p.decodedText,
     search_text: searchableText(p.decodedText),
     strength: p.strength, recall_count: p.recallCount, last_recalled_at: p.lastRecalledAt, pinned: p.pinned,
@@ -128,6 +129,7 @@ function pageToRow(p: PageRow, dimension: number | undefined): Record<string, un
   return row;
 }
 
+/** A page from its row; the image, when the row holds one, only once it matches its digest. */
 function rowToPage(r: Record<string, unknown>): PageRow {
   const png = r.png as Uint8Array | undefined;
   const vector = r.vector as ArrayLike<number> | null | undefined;
@@ -135,7 +137,7 @@ function rowToPage(r: Record<string, unknown>): PageRow {
     id: String(r.id), userId: String(r.user_id), agentId: String(r.agent_id), sessionId: String(r.session_id),
     turnIds: JSON.parse(String(r.turn_ids)) as string[], firstSeq: Number(r.first_seq), lastSeq: Number(r.last_seq),
     startTime: Number(r.start_time), endTime: Number(r.end_time), tier: String(r.tier), profile: String(r.profile),
-    png: png ? new Uint8Array(png) : new Uint8Array(0), geometry: String(r.geometry), width: Number(r.width), height: Number(r.height),
+    png: png ? verifiedPng(String(r.id), new Uint8Array(png), r[DIGEST_COLUMN]) : new Uint8Array(0), geometry: String(r.geometry), width: Number(r.width), height: Number(r.height),
     textTokens: Number(r.text_tokens), visualTokens: Number(r.visual_tokens), ratio: Number(r.ratio), targetRatio: Number(r.target_ratio),
     fidelity: Number(r.fidelity), decodedText: String(r.decoded_text), vector: vector ? Array.from(vector) : [],
     strength: Number(r.strength), recallCount: Number(r.recall_count), lastRecalledAt: Number(r.last_recalled_at), pinned: Boolean(r.pinned),
@@ -158,8 +160,10 @@ function toColumns(update: PageUpdate): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(update)) {
     if (v === undefined) continue;
-    if (k === 'png') values.png = Buffer.from(v as Uint8Array);
-    else if (k === 'turnIds') values.turn_ids = JSON.stringify(v);
+    if (k === 'png') {
+      values.png = Buffer.from(v as Uint8Array);
+      values[DIGEST_COLUMN] = pngDigest(v as Uint8Array);
+    } else if (k === 'turnIds') values.turn_ids = JSON.stringify(v);
     else if (k === 'vector') values.vector = [...(v as number[])];
     else if (k === 'decodedText') {
       values.decoded_text = v;
@@ -184,21 +188,6 @@ function stateRow(p: Pick<PageRow, 'id' | 'userId' | 'agentId' | 'sessionId' | '
     id: p.id, user_id: p.userId, agent_id: p.agentId, session_id: p.sessionId, strength: p.strength, recall_count: p.recallCount,
     last_recalled_at: p.lastRecalledAt, pinned: p.pinned, importance: p.importance, updated_at: p.updatedAt,
   };
-}
-
-/** SQL literal of a number, boolean or string, for a batched UPDATE; undefined for other values. */
-function sqlLiteral(v: unknown): string | undefined {
-  return typeof v === 'number' ? `CAST(${sqlNumber(v)} AS DOUBLE)` : typeof v === 'boolean' ? String(v) : typeof v === 'string' ? sqlString(v) : undefined;
-}
-
-/**
- * `valuesSql` of one UPDATE that sets every row's columns to its own values, looked up by id in
- * parallel literal arrays (Lance's SQL has no CASE), so a batch of rows is one commit. Every
- * value must have a `sqlLiteral`.
- */
-function valuesById(entries: readonly (readonly [string, Record<string, unknown>])[], columns: readonly string[]): Record<string, string> {
-  const position = `CAST(array_position(make_array(${entries.map(([id]) => sqlString(id)).join(', ')}), id) AS BIGINT)`;
-  return Object.fromEntries(columns.map((c) => [c, `array_element(make_array(${entries.map(([, v]) => sqlLiteral(v[c])).join(', ')}), ${position})`]));
 }
 
 /** An update's fields for the page_state table and for the pages table. */
@@ -306,6 +295,8 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
         if (index.columns.includes('decoded_text')) await retry('dropping the old full-text index', () => pages.dropIndex(index.name), pages);
       }
     }
+    // Version 5 checks page images against their digest: pages written before get theirs.
+    if (version === undefined || version < 5) await addMissingDigests(pages, retry, UPDATE_BATCH);
     if (version !== SCHEMA_VERSION) {
       await upsertMeta('schema_version', String(SCHEMA_VERSION));
       version = SCHEMA_VERSION;
@@ -727,8 +718,8 @@ class LanceStore implements MemoryStore {
     const out = new Map<string, Uint8Array>();
     for (let i = 0; i < ids.length; i += 500) {
       const where = and(scopeFilter(scope), idInList('id', ids.slice(i, i + 500)));
-      const rows = await retry('reading page images', () => this.pages.query().where(where).select(['id', 'png']).toArray());
-      for (const r of rows) out.set(String(r.id), new Uint8Array(r.png as Uint8Array));
+      const rows = await retry('reading page images', () => this.pages.query().where(where).select(['id', 'png', DIGEST_COLUMN]).toArray());
+      for (const r of rows) out.set(String(r.id), verifiedPng(String(r.id), new Uint8Array(r.png as Uint8Array), r[DIGEST_COLUMN]));
     }
     return out;
   }

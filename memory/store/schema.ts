@@ -1,7 +1,7 @@
 /** Arrow schemas of the store's tables, and the schema version with its migrations. */
 import { Binary, Bool, Field, FixedSizeList, Float32, Float64, Schema, Utf8 } from 'apache-arrow';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** Every table's row id and the scope it belongs to, the columns all filters start from. */
 function rowKeyFields(): Field[] {
@@ -34,6 +34,8 @@ export function pagesSchema(vectorDimension: number | undefined): Schema {
     // on open by PNG_TYPE_MIGRATION: compacting a few thousand pages of a few hundred KB
     // overflows 32-bit offsets.
     new Field('png', new Binary(), false),
+    // SHA-256 of png as lowercase hex, checked on every read of the image (see page-digest.ts).
+    new Field('png_sha256', new Utf8(), false),
     new Field('geometry', new Utf8(), false),
     new Field('width', new Float64(), false),
     new Field('height', new Float64(), false),
@@ -75,7 +77,9 @@ export function metaSchema(): Schema {
  * (see PNG_TYPE_MIGRATION). Version 2 -> 3 moves what changes on every recall into the
  * `page_state` table (see pageStateSchema), copied from the pages on open. Version 3 -> 4 adds
  * `search_text`, which the full-text index moves to: a copy of `decoded_text`, rewritten on
- * open for rows in Chinese, Japanese or Korean (see searchableText).
+ * open for rows in Chinese, Japanese or Korean (see searchableText). Version 4 -> 5 adds
+ * `png_sha256`, the digest of each page's image, computed on open for the pages written before
+ * (see addMissingDigests).
  */
 export const MIGRATIONS: readonly { from: number; pages: readonly { name: string; valueSql: string }[] }[] = [
   {
@@ -86,6 +90,7 @@ export const MIGRATIONS: readonly { from: number; pages: readonly { name: string
     ],
   },
   { from: 3, pages: [{ name: 'search_text', valueSql: 'decoded_text' }] },
+  { from: 4, pages: [{ name: 'png_sha256', valueSql: "''" }] },
 ];
 
 /**

@@ -47,3 +47,18 @@ export function and(...clauses: readonly (string | undefined)[]): string {
     .map((c) => `(${c})`)
     .join(' AND ');
 }
+
+/** SQL literal of a number, boolean or string, for a batched UPDATE; undefined for other values. */
+export function sqlLiteral(v: unknown): string | undefined {
+  return typeof v === 'number' ? `CAST(${sqlNumber(v)} AS DOUBLE)` : typeof v === 'boolean' ? String(v) : typeof v === 'string' ? sqlString(v) : undefined;
+}
+
+/**
+ * `valuesSql` of one UPDATE that sets every row's columns to its own values, looked up by id in
+ * parallel literal arrays (Lance's SQL has no CASE), so a batch of rows is one commit. Every
+ * value must have a `sqlLiteral`.
+ */
+export function valuesById(entries: readonly (readonly [string, Record<string, unknown>])[], columns: readonly string[]): Record<string, string> {
+  const position = `CAST(array_position(make_array(${entries.map(([id]) => sqlString(id)).join(', ')}), id) AS BIGINT)`;
+  return Object.fromEntries(columns.map((c) => [c, `array_element(make_array(${entries.map(([, v]) => sqlLiteral(v[c])).join(', ')}), ${position})`]));
+}

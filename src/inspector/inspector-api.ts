@@ -181,8 +181,12 @@ async function knownScope(memory: Memory, params: Params, schema: z.ZodType<{ us
   return s;
 }
 
-async function pageIn(memory: Memory, scope: ExactScope, id: string): Promise<PageRow> {
-  const page = await memory.get(id, filterOf(scope));
+/**
+ * The page, with its image only on request: its text, pinning and deleting need none, so a page
+ * whose image fails its checksum can still be read as text and deleted.
+ */
+async function pageIn(memory: Memory, scope: ExactScope, id: string, options: { withPng?: boolean } = {}): Promise<PageRow> {
+  const page = options.withPng ? await memory.get(id, filterOf(scope)) : (await memory.store.listPages(filterOf(scope), { ids: [id], withPng: false }))[0];
   if (!page || !inScope(page, scope)) {
     throw new InspectorRequestError(404, 'page_not_found', `No page '${id}' in the scope with ${describeScope(scope)}. GET /api/scope lists its pages.`, { field: 'query.id' });
   }
@@ -272,7 +276,7 @@ export async function scopeView(memory: Memory, params: Params): Promise<ScopeVi
 export async function pagePng(memory: Memory, params: Params): Promise<Uint8Array> {
   const { id } = parseInput(PageQuery, params, 'query');
   const scope = await knownScope(memory, params, PageQuery);
-  return (await pageIn(memory, scope, id)).png;
+  return (await pageIn(memory, scope, id, { withPng: true })).png;
 }
 
 /** The page's text: cached on the page, or decoded now by the memory's decoder (and cached only when writes are allowed). */
