@@ -156,6 +156,7 @@ async function downsample(page: PageRow, size: CanvasSize): Promise<{ png: Uint8
     lineHeight: scale(geometry.lineHeight),
     margin: scale(geometry.margin),
     ...(geometry.gutter !== undefined ? { gutter: scale(geometry.gutter) } : {}),
+    ...(f === 1 ? {} : { resampled: geometry.resampled ?? { width: gray.width, height: gray.height } }),
     lines: geometry.lines.map((l) => ({ ...l, x: scale(l.x), y: scale(l.y), width: scale(l.width), height: scale(l.height), fontSize: scale(l.fontSize) })),
   };
   return { png: encodeGrayPng(out, size.width, size.height, { [GEOMETRY_KEYWORD]: JSON.stringify(scaled) }), geometry: scaled };

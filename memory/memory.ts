@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { decode, encode, resolveProfile } from '../src/codec/codec.js';
 import type { Decoder } from '../src/decoders/decoder.js';
-import { createOnnxDecoder } from '../src/decoders/onnx/index.js';
+import { createLocalDecoder } from '../src/decoders/local-decoder.js';
 import type { Embedder } from '../src/embedders/embedder.js';
 import { InvalidInputError, OpticMemError, parseInput, ReadOnlyError, StoreError } from '../src/errors.js';
 import { createO200kTokenizer, type TextTokenizer } from '../src/tokens/text-tokenizer.js';
@@ -268,7 +268,7 @@ export class Memory {
   }
 
   #decoderInstance(): Decoder {
-    this.#decoder ??= createOnnxDecoder();
+    this.#decoder ??= createLocalDecoder();
     return this.#decoder;
   }
 

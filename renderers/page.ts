@@ -36,6 +36,11 @@ export interface PageGeometry {
   /** Present when the page has more than one column; lines are listed column by column. */
   readonly columns?: number;
   readonly gutter?: number;
+  /**
+   * Set when the pixels were resampled after drawing (ageing's downsampling): the page's size
+   * before, so a reader knows the glyphs are no longer the renderer's own.
+   */
+  readonly resampled?: { readonly width: number; readonly height: number };
   readonly lines: readonly LineBox[];
 }
 

@@ -9,6 +9,8 @@ export type { CanvasSize, VisionTokenProfile, VisionTokenProfileV1 } from './tok
 export { getProfile, listProfiles, registerProfile } from './tokens/profiles/index.js';
 export type { Decoder, DecoderV1, DecoderInput, DecodeOptions, DecodedText, DecodedLine } from './decoders/decoder.js';
 export { createOnnxDecoder } from './decoders/onnx/index.js';
+export { createLocalDecoder, LOCAL_READERS, type LocalDecoderOptions, type LocalReader } from './decoders/local-decoder.js';
+export { createGlyphDecoder, GLYPH_DECODER_NAME, type GlyphDecoderOptions } from './decoders/glyph/glyph-decoder.js';
 export type { LineBox, PageGeometry, RenderedPage } from '../renderers/page.js';
 export type { RenderTurn, FontChoice } from '../renderers/text-layout.js';
 export { escapeUnreadable, unescapeUnreadable } from '../renderers/text-layout.js';

@@ -264,7 +264,7 @@ describe('opticmem CLI', () => {
       const usage: [string[], RegExp][] = [
         [['decode', page, '--decoder', 'openai'], /--decoder openai needs --model/],
         [['decode', page, '--model', 'gpt-4o'], /--model only applies to a remote decoder\. Add --decoder openai/],
-        [['decode', page, '--decoder', 'tesseract'], /argument 'tesseract' is invalid\. Allowed choices are onnx, openai/],
+        [['decode', page, '--decoder', 'tesseract'], /argument 'tesseract' is invalid\. Allowed choices are local, glyph, onnx, openai/],
       ];
       for (const [args, message] of usage) {
         const u = await cliAsync(args, local);

@@ -36,7 +36,11 @@ export function exitCodeFor(error: unknown): number {
 /** --decoder and its settings, for commands that read pages. */
 function decoderOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--decoder <d>', 'onnx: the local OCR model; openai: an OpenAI-compatible vision endpoint (key from OPENAI_API_KEY)').choices(DECODERS).default('onnx'))
+    .addOption(
+      new Option('--decoder <d>', 'local: glyph matching, the OCR model for what it cannot explain; glyph or onnx: only that reader; openai: an OpenAI-compatible vision endpoint (key from OPENAI_API_KEY)')
+        .choices(DECODERS)
+        .default('local'),
+    )
     .option('--base-url <url>', "endpoint root for --decoder openai, e.g. http://127.0.0.1:8000/v1 (vLLM); default OPENAI_BASE_URL, else OpenAI's API")
     .option('--model <name>', 'model for --decoder openai, e.g. deepseek-ai/DeepSeek-OCR or gpt-4o')
     .option('--prompt <p>', "prompt for --decoder openai: 'deepseek-ocr' (default), 'generic' (for GPT-4o, Qwen-VL) or the prompt text");
@@ -75,7 +79,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   decoderOptions(
     program
       .command('decode')
-      .description('Read a page PNG back into text with the local OCR model, or with a remote vision model (--decoder openai).')
+      .description('Read a page PNG back into text with the local reader (glyph matching, the OCR model for the rest), or with a remote vision model (--decoder openai).')
       .argument('<page.png>', 'page image')
       .option('--no-geometry', 'ignore embedded line geometry and run text detection'),
   )

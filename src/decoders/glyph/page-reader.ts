@@ -1,0 +1,150 @@
+/**
+ * Reads every line of an opticmem page by glyph matching (see line-reader.ts). Lines are read
+ * top to bottom, each painted onto a copy of what is known of the page once read, so a line
+ * is matched against its neighbours' ink where their glyphs reach into it; a line that cannot
+ * be explained before the line below is known gets a second look once it is. What no reading
+ * explains is left for another reader (`undefined`).
+ */
+import type { LineBox, PageGeometry } from '../../../renderers/page.js';
+import { baselineOffset } from '../../../renderers/page-renderer.js';
+import { loadFontSet, registerShippedFonts, type FontSet } from '../../../renderers/fonts.js';
+import { glyphCell, loadGlyphAtlas, type GlyphAtlas } from '../../../renderers/glyph-atlas.js';
+import { loadCanvas } from '../../internal/lazy.js';
+import type { GrayImage } from '../onnx/gray-image.js';
+import { GlyphIndex } from './glyph-index.js';
+import { blendInto, readLine, type LineReading } from './line-reader.js';
+
+export interface ReadLineResult {
+  readonly text: string;
+  /** 1 for a reading that redraws the line exactly; less when it matched only within a tolerance. */
+  readonly confidence: number;
+}
+
+export interface PageReaderOptions {
+  /** Per-pixel difference taken as a match on pages that are not pixel-exact (re-encoded, another canvas build). Default 24. */
+  readonly tolerance?: number;
+  /** Glyph placements tried per px of line width before the line is left to the fallback reader. */
+  readonly budgetPerColumn?: number;
+}
+
+/** Indexes kept before the least recently used is let go (each is one font size and line height). */
+const MAX_INDEXES = 12;
+
+export class PageReader {
+  private readonly indexes = new Map<string, GlyphIndex>();
+
+  private constructor(
+    private readonly atlas: GlyphAtlas,
+    private readonly fonts: FontSet,
+    private readonly options: Required<PageReaderOptions>,
+  ) {}
+
+  static async create(options: PageReaderOptions = {}): Promise<PageReader> {
+    await registerShippedFonts();
+    const fonts = loadFontSet();
+    const atlas = await loadGlyphAtlas(loadCanvas, fonts);
+    return new PageReader(atlas, fonts, { tolerance: options.tolerance ?? 24, budgetPerColumn: options.budgetPerColumn ?? 40 });
+  }
+
+  /** One entry per geometry line: its reading, or undefined where matching explains nothing. */
+  read(page: GrayImage, geometry: PageGeometry): (ReadLineResult | undefined)[] {
+    const results: (ReadLineResult | undefined)[] = geometry.lines.map(() => undefined);
+    if (page.width !== geometry.width || page.height !== geometry.height) return results;
+    const painted = new Uint8Array(page.width * page.height).fill(255);
+    const noise = paperNoise(page, geometry);
+    const readable = geometry.lines.map((box) => box.fontSize > 0 && Number.isInteger(box.x) && box.height === geometry.lineHeight && box.width > 0);
+    const attempt = (i: number, tolerance: number, escalate: boolean): boolean => {
+      const box = geometry.lines[i]!;
+      const index = this.index(box, geometry.lineHeight);
+      for (;;) {
+        const reading = this.readOne(page, painted, box, geometry.lineHeight, index, tolerance);
+        if (reading) {
+          this.paint(painted, page.width, page.height, box, geometry.lineHeight, reading);
+          results[i] = { text: reading.text, confidence: tolerance === 0 ? 1 : 1 - tolerance / 255 };
+          return true;
+        }
+        if (!escalate || !index.loadNext()) return false;
+      }
+    };
+    // Exact pages (every paper pixel 255) are matched exactly; noisy ones within their noise.
+    const tolerances = noise === 0 ? [0, this.options.tolerance] : [Math.min(noise, this.options.tolerance), this.options.tolerance];
+    let pending = geometry.lines.map((_, i) => i).filter((i) => readable[i]);
+    for (const tolerance of [...new Set(tolerances)]) {
+      // A page that no exact reading explains anywhere (resampled, not opticmem's drawing) is
+      // probed with one line before every line is searched within the tolerance.
+      if (tolerance > 0 && pending.length > 0 && pending.length === readable.filter(Boolean).length) {
+        if (!attempt(pending[0]!, tolerance, true)) break;
+        pending = pending.slice(1);
+      }
+      // First pass top to bottom; then again while a pass explains more (a line below is now known).
+      let first = true;
+      for (;;) {
+        const before = pending.length;
+        pending = pending.filter((i) => !attempt(i, tolerance, true));
+        if (pending.length === 0 || (!first && pending.length === before)) break;
+        first = false;
+      }
+    }
+    return results;
+  }
+
+  private index(box: LineBox, lineHeight: number): GlyphIndex {
+    const base = box.font === 'mono' ? 'mono' : 'sans';
+    const key = `${base}|${box.fontSize}|${lineHeight}`;
+    let index = this.indexes.get(key);
+    if (index) {
+      this.indexes.delete(key);
+      this.indexes.set(key, index);
+      return index;
+    }
+    if (this.indexes.size >= MAX_INDEXES) this.indexes.delete(this.indexes.keys().next().value!);
+    const baseline = baselineOffset(box.fontSize, lineHeight, this.fonts);
+    index = new GlyphIndex(this.atlas, this.fonts, base, box.fontSize, -baseline, lineHeight - baseline);
+    this.indexes.set(key, index);
+    return index;
+  }
+
+  private readOne(page: GrayImage, painted: Uint8Array, box: LineBox, lineHeight: number, index: GlyphIndex, tolerance: number): LineReading | undefined {
+    const base = box.font === 'mono' ? 'mono' : 'sans';
+    return readLine({
+      page,
+      painted,
+      x: box.x,
+      y: box.y,
+      width: box.width,
+      lineHeight,
+      baseline: baselineOffset(box.fontSize, lineHeight, this.fonts),
+      index,
+      space: this.fonts.fonts[base].metrics.advance(32)! * box.fontSize,
+      tolerance,
+      budget: 2000 + this.options.budgetPerColumn * box.width,
+    });
+  }
+
+  private paint(painted: Uint8Array, width: number, height: number, box: LineBox, lineHeight: number, reading: LineReading): void {
+    const baseline = box.y + baselineOffset(box.fontSize, lineHeight, this.fonts);
+    for (const { glyph, pen } of reading.glyphs) {
+      if (!glyph) continue;
+      const { whole } = glyphCell(box.x + pen);
+      blendInto(painted, width, height, glyph.mask, whole + glyph.mask.left, baseline);
+    }
+  }
+}
+
+/**
+ * How far the page's paper departs from white: the largest darkening in the top margin rows
+ * above the first line. opticmem's own pages are pure white there (0); a re-encoded or noisy
+ * page is not, and its noise bounds the tolerance matching needs.
+ */
+function paperNoise(page: GrayImage, geometry: PageGeometry): number {
+  const top = Math.min(...geometry.lines.map((l) => l.y), page.height);
+  const rows = Math.max(0, Math.min(top - 2, Math.floor(geometry.margin) - 1));
+  let worst = 0;
+  for (let y = 0; y < rows; y++) {
+    for (let x = 0; x < page.width; x++) {
+      const d = 255 - page.data[y * page.width + x]!;
+      if (d > worst) worst = d;
+    }
+  }
+  return worst;
+}
