@@ -7,7 +7,7 @@
  * The renderer paints pages this way, and the decoder's redraw check paints its candidate
  * readings the same way, so the two can never disagree about a pixel.
  */
-import type { Canvas } from '@napi-rs/canvas';
+import type { Canvas, SKRSContext2D } from '@napi-rs/canvas';
 import type { FontRole, FontSet } from './fonts.js';
 
 /** One glyph's ink at one phase: gray (0 black .. 255 paper) over its ink box. */
@@ -65,8 +65,8 @@ export class GlyphAtlas {
   }
 
   /**
-   * Fill the masks of many glyphs of one advance (`em` of the size, e.g. CJK ideographs at one
-   * em) at `phase`, drawing a whole row of them with one canvas call: about six times faster
+   * Fill the masks of many glyphs one em wide (CJK ideographs and punctuation) at `phase`,
+   * drawing a whole row of them with one canvas call: about six times faster
    * than a call per glyph. Each row's first glyph is checked against a glyph drawn alone, and
    * a size whose rows would not land every glyph on the same phase is drawn one glyph at a time.
    */
@@ -91,13 +91,7 @@ export class GlyphAtlas {
     const ctx = canvas.getContext('2d');
     for (let start = 0; start < todo.length; start += perRow * rows) {
       const chunk = todo.slice(start, start + perRow * rows);
-      ctx.fillStyle = '#ffffff';
-      ctx.fillRect(0, 0, width, height);
-      ctx.fillStyle = '#000000';
-      ctx.textBaseline = 'alphabetic';
-      ctx.fontKerning = 'none';
-      ctx.textRendering = 'optimizeSpeed';
-      ctx.font = `${fontSize}px ${this.fonts.fonts[role].family}`;
+      this.clear(ctx, width, height, role, fontSize);
       for (let r = 0; r * perRow < chunk.length; r++) {
         ctx.fillText(chunk.slice(r * perRow, (r + 1) * perRow).join('\u3000\u3000\u3000'), pad + phase / 4, r * cellHeight + baseline);
       }
@@ -123,13 +117,8 @@ export class GlyphAtlas {
     }
   }
 
-  private draw(role: FontRole, ch: string, fontSize: number, phase: number): GlyphMask {
-    const pad = Math.ceil(fontSize) + 2;
-    const width = Math.ceil(fontSize * 2) + 2 * pad;
-    const height = Math.ceil(fontSize * 2) + 2 * pad;
-    const baseline = pad + Math.ceil(fontSize * 1.5);
-    if (!this.canvas || this.canvas.width < width || this.canvas.height < height) this.canvas = this.createCanvas(width, height);
-    const ctx = this.canvas.getContext('2d');
+  /** White paper over width x height, and black text of `role` at `fontSize` with no kerning, as pages are drawn. */
+  private clear(ctx: SKRSContext2D, width: number, height: number, role: FontRole, fontSize: number): void {
     ctx.fillStyle = '#ffffff';
     ctx.fillRect(0, 0, width, height);
     ctx.fillStyle = '#000000';
@@ -137,6 +126,16 @@ export class GlyphAtlas {
     ctx.fontKerning = 'none';
     ctx.textRendering = 'optimizeSpeed';
     ctx.font = `${fontSize}px ${this.fonts.fonts[role].family}`;
+  }
+
+  private draw(role: FontRole, ch: string, fontSize: number, phase: number): GlyphMask {
+    const pad = Math.ceil(fontSize) + 2;
+    const width = Math.ceil(fontSize * 2) + 2 * pad;
+    const height = Math.ceil(fontSize * 2) + 2 * pad;
+    const baseline = pad + Math.ceil(fontSize * 1.5);
+    if (!this.canvas || this.canvas.width < width || this.canvas.height < height) this.canvas = this.createCanvas(width, height);
+    const ctx = this.canvas.getContext('2d');
+    this.clear(ctx, width, height, role, fontSize);
     ctx.fillText(ch, pad + phase / 4, baseline);
     const rgba = ctx.getImageData(0, 0, width, height).data;
     return cutMask(rgba, width, 0, 0, width, height, pad, baseline);
@@ -206,12 +205,15 @@ export function blendGlyph(surface: GraySurface, mask: GlyphMask, whole: number,
     const dst = y * width;
     for (let x = x0; x < x1; x++) {
       const g = gray[src + x]!;
-      if (g === 255) continue;
-      // dst * g / 255, rounded as Skia's SkMulDiv255Round does.
-      const p = data[dst + x]! * g + 128;
-      data[dst + x] = (p + (p >> 8)) >> 8;
+      if (g !== 255) data[dst + x] = blendPixel(data[dst + x]!, g);
     }
   }
+}
+
+/** Gray `g` of a glyph blended over `paper`: paper * g / 255, rounded as Skia's SkMulDiv255Round does. */
+export function blendPixel(paper: number, g: number): number {
+  const p = paper * g + 128;
+  return (p + (p >> 8)) >> 8;
 }
 
 /** Faces kept before the least recently made is let go: a process renders a handful of sizes, not hundreds. */

@@ -1,10 +1,11 @@
 /** Input checks and error mapping shared by the local decoders. */
 import type { PageGeometry } from '../../renderers/page.js';
 import { DecodeError, InvalidInputError, OpticMemError } from '../errors.js';
-import { abortError } from './abort.js';
-import type { DecoderInput } from './decoder.js';
+import { abortError, checkAborted, rejectOnAbort } from './abort.js';
+import type { DecodedText, DecodeOptions, DecoderInput } from './decoder.js';
+import type { SerialQueue } from './onnx/serial-queue.js';
 
-export function checkInput(input: DecoderInput): void {
+function checkInput(input: DecoderInput): void {
   if (typeof input !== 'object' || input === null) throw new InvalidInputError('input', "'input' must be an object { png, geometry? }.");
   const g = input.geometry as Partial<PageGeometry> | undefined;
   if (g !== undefined && (typeof g !== 'object' || g === null || !Array.isArray(g.lines) || typeof g.width !== 'number' || typeof g.height !== 'number')) {
@@ -16,7 +17,7 @@ export function checkInput(input: DecoderInput): void {
  * Typed errors pass through; an abort becomes DecodeError; anything else (a runtime failure)
  * becomes a DecodeError whose message `explain` writes from the failure's reason.
  */
-export async function withDecodeErrors<T>(run: () => Promise<T>, signal: AbortSignal | undefined, explain: (reason: string) => string): Promise<T> {
+async function withDecodeErrors<T>(run: () => Promise<T>, signal: AbortSignal | undefined, explain: (reason: string) => string): Promise<T> {
   try {
     return await run();
   } catch (error) {
@@ -25,4 +26,26 @@ export async function withDecodeErrors<T>(run: () => Promise<T>, signal: AbortSi
     const reason = error instanceof Error ? error.message : String(error);
     throw new DecodeError(explain(reason), { cause: error });
   }
+}
+
+/**
+ * A local decoder's `decode`: input and signal checked at once, the work queued behind any
+ * decode in flight, its failures typed (`explain` words a runtime failure), and the promise
+ * settled as soon as the signal aborts.
+ */
+export function queuedDecode(
+  queue: SerialQueue,
+  input: DecoderInput,
+  options: DecodeOptions,
+  run: () => Promise<DecodedText>,
+  explain: (reason: string) => string,
+): Promise<DecodedText> {
+  try {
+    checkInput(input);
+    checkAborted(options.signal);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const job = queue.run(() => withDecodeErrors(run, options.signal, explain));
+  return options.signal ? rejectOnAbort(job, options.signal) : job;
 }

@@ -8,8 +8,8 @@ import { z } from 'zod';
 import type { PageGeometry } from '../../../renderers/page.js';
 import { readGeometry } from '../../../renderers/png.js';
 import { DecodeError, MissingGeometryError, parseInput } from '../../errors.js';
-import { checkAborted, rejectOnAbort } from '../abort.js';
-import { checkInput, withDecodeErrors } from '../decode-guards.js';
+import { checkAborted } from '../abort.js';
+import { queuedDecode } from '../decode-guards.js';
 import type { DecodedLine, DecodedText, DecodeOptions, Decoder, DecoderInput } from '../decoder.js';
 import { createSerialQueue } from '../onnx/serial-queue.js';
 import { readGrayPixels } from './gray-png.js';
@@ -76,20 +76,13 @@ export function createGlyphDecoder(options: GlyphDecoderOptions = {}): Decoder {
     specificationVersion: 'v1',
     name,
     decode(input, options = {}) {
-      try {
-        checkInput(input);
-        checkAborted(options.signal);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      const job = queue.run(() =>
-        withDecodeErrors(
-          () => decodeNow(input, options),
-          options.signal,
-          (reason) => `Glyph matching failed on this page: ${reason}. Read it with createOnnxDecoder() instead, and report the page.`,
-        ),
+      return queuedDecode(
+        queue,
+        input,
+        options,
+        () => decodeNow(input, options),
+        (reason) => `Glyph matching failed on this page: ${reason}. Read it with createOnnxDecoder() instead, and report the page.`,
       );
-      return options.signal ? rejectOnAbort(job, options.signal) : job;
     },
     close() {
       return queue.run(async () => {

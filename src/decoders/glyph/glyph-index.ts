@@ -95,10 +95,10 @@ export class GlyphIndex {
     this.loaded.add(tier);
     const chars = tierChars(this.base, tier);
     const { atlas, fontSize } = this;
+    const byRole = new Map<string, CandidateChar[]>();
+    for (const c of chars) (byRole.get(c.role) ?? byRole.set(c.role, []).get(c.role)!).push(c);
     for (let phase = 0; phase < 4; phase++) {
       const index = this.phases[phase]!;
-      const byRole = new Map<string, CandidateChar[]>();
-      for (const c of chars) (byRole.get(c.role) ?? byRole.set(c.role, []).get(c.role)!).push(c);
       for (const [role, list] of byRole) {
         const face = atlas.face(role as CandidateChar['role'], fontSize);
         if (role === 'cjk') atlas.fillRow(face, 'cjk', list.filter((c) => c.advanceEm === 1).map((c) => c.ch), fontSize, phase);

@@ -14,8 +14,7 @@
  * Rows of the line's own band must agree exactly; rows above and below it, where neighbouring
  * lines may also have ink, are only required not to be darker than the page.
  */
-import { glyphCell } from '../../../renderers/glyph-atlas.js';
-import type { GlyphMask } from '../../../renderers/glyph-atlas.js';
+import { blendGlyph, blendPixel, glyphCell, type GlyphMask, type GraySurface } from '../../../renderers/glyph-atlas.js';
 import { columnSeed, mix, type GlyphIndex, type IndexedGlyph, type PhaseIndex } from './glyph-index.js';
 
 export interface LineTask {
@@ -64,6 +63,10 @@ class LineSearch {
   /** Baseline row in the window. */
   private readonly base: number;
   private readonly comp: Uint8Array;
+  /** `comp` as a surface to paint glyphs on. */
+  private readonly surface: GraySurface;
+  /** The leftmost ink column of any glyph the index holds, relative to its origin's whole pixel. */
+  private readonly minLeft: number;
   private readonly target: Uint8Array;
   private readonly clipped: boolean;
   private readonly path: { glyph: IndexedGlyph | undefined; pen: number }[] = [];
@@ -86,6 +89,8 @@ class LineSearch {
     this.bandBottom = Math.min(this.h, t.y + t.lineHeight - this.y0);
     this.clipped = t.x + t.width >= page.width - 1;
     this.comp = new Uint8Array(this.w * this.h);
+    this.surface = { width: this.w, height: this.h, data: this.comp };
+    this.minLeft = Math.min(0, ...t.index.phases.map((p) => p.minLeft));
     this.target = new Uint8Array(this.w * this.h);
     for (let y = 0; y < this.h; y++) {
       const src = (this.y0 + y) * page.width + this.x0;
@@ -136,19 +141,13 @@ class LineSearch {
     }
     // A space: nothing drawn, so only if the next ink lies past what the space makes final.
     const after = pen + t.space;
-    const finalTo = Math.min(this.w, Math.max(finalFrom, glyphCell(t.x + after).whole - this.x0 + this.minLeft()));
+    const finalTo = Math.min(this.w, Math.max(finalFrom, glyphCell(t.x + after).whole - this.x0 + this.minLeft));
     if (next !== NO_INK && next < finalTo) return false;
     if (!this.exact(finalFrom, finalTo)) return false;
     this.path.push({ glyph: undefined, pen });
     if (this.search(after, finalTo)) return true;
     this.path.pop();
     return false;
-  }
-
-  private minLeft(): number {
-    let m = 0;
-    for (const p of this.t.index.phases) m = Math.min(m, p.minLeft);
-    return m;
   }
 
   /** Glyphs whose column at the first fully unpainted column from `next` matches the page's. */
@@ -179,10 +178,10 @@ class LineSearch {
     const right = left + m.width;
     if (left < 0 || right > this.w) return false;
     const after = pen + g.advance;
-    const finalTo = Math.min(this.w, Math.max(finalFrom, glyphCell(this.t.x + after).whole - this.x0 + this.minLeft()));
+    const finalTo = Math.min(this.w, Math.max(finalFrom, glyphCell(this.t.x + after).whole - this.x0 + this.minLeft));
     if (!this.fits(m, left, Math.min(left, finalFrom), finalTo)) return false;
     const saved = this.save(left, right);
-    blendInto(this.comp, this.w, this.h, m, left, this.base);
+    blendGlyph(this.surface, m, originCol, this.base);
     this.path.push({ glyph: g, pen });
     if (this.search(after, finalTo)) return true;
     this.path.pop();
@@ -212,10 +211,7 @@ class LineSearch {
         let v = comp[i]!;
         if (my >= 0 && my < m.height) {
           const g = gray[my * m.width + x - left]!;
-          if (g !== 255) {
-            const p = v * g + 128;
-            v = (p + (p >> 8)) >> 8;
-          }
+          if (g !== 255) v = blendPixel(v, g);
         }
         const d = v - target[i]!;
         if (d < -tol || (exact && d > tol && y >= this.bandTop && y < this.bandBottom)) return false;
@@ -278,24 +274,4 @@ class LineSearch {
     for (let y = 0; y < h; y++) comp.set(saved.subarray(y * n, (y + 1) * n), y * w + from);
   }
 
-}
-
-/** Blend a glyph mask into a row-major gray surface, as the canvas does (SkMulDiv255Round). */
-export function blendInto(data: Uint8Array, width: number, height: number, m: GlyphMask, left: number, baseline: number): void {
-  const top = baseline + m.top;
-  const y0 = Math.max(0, top);
-  const y1 = Math.min(height, top + m.height);
-  const x0 = Math.max(0, left);
-  const x1 = Math.min(width, left + m.width);
-  const gray = m.gray;
-  for (let y = y0; y < y1; y++) {
-    const src = (y - top) * m.width - left;
-    const dst = y * width;
-    for (let x = x0; x < x1; x++) {
-      const g = gray[src + x]!;
-      if (g === 255) continue;
-      const p = data[dst + x]! * g + 128;
-      data[dst + x] = (p + (p >> 8)) >> 8;
-    }
-  }
 }

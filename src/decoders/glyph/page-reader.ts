@@ -8,11 +8,11 @@
 import type { LineBox, PageGeometry } from '../../../renderers/page.js';
 import { baselineOffset } from '../../../renderers/page-renderer.js';
 import { loadFontSet, registerShippedFonts, type FontSet } from '../../../renderers/fonts.js';
-import { glyphCell, loadGlyphAtlas, type GlyphAtlas } from '../../../renderers/glyph-atlas.js';
+import { blendGlyph, glyphCell, loadGlyphAtlas, type GlyphAtlas } from '../../../renderers/glyph-atlas.js';
 import { loadCanvas } from '../../internal/lazy.js';
 import type { GrayImage } from '../onnx/gray-image.js';
 import { GlyphIndex } from './glyph-index.js';
-import { blendInto, readLine, type LineReading } from './line-reader.js';
+import { readLine, type LineReading } from './line-reader.js';
 
 export interface ReadLineResult {
   readonly text: string;
@@ -123,11 +123,8 @@ export class PageReader {
 
   private paint(painted: Uint8Array, width: number, height: number, box: LineBox, lineHeight: number, reading: LineReading): void {
     const baseline = box.y + baselineOffset(box.fontSize, lineHeight, this.fonts);
-    for (const { glyph, pen } of reading.glyphs) {
-      if (!glyph) continue;
-      const { whole } = glyphCell(box.x + pen);
-      blendInto(painted, width, height, glyph.mask, whole + glyph.mask.left, baseline);
-    }
+    const surface = { width, height, data: painted };
+    for (const { glyph, pen } of reading.glyphs) if (glyph) blendGlyph(surface, glyph.mask, glyphCell(box.x + pen).whole, baseline);
   }
 }
 

