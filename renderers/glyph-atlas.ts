@@ -64,59 +64,6 @@ export class GlyphAtlas {
     return (phases[phase] ??= this.draw(role, ch, fontSize, phase));
   }
 
-  /**
-   * Fill the masks of many glyphs one em wide (CJK ideographs and punctuation) at `phase`,
-   * drawing a whole row of them with one canvas call: about six times faster
-   * than a call per glyph. Each row's first glyph is checked against a glyph drawn alone, and
-   * a size whose rows would not land every glyph on the same phase is drawn one glyph at a time.
-   */
-  fillRow(face: GlyphFace, role: FontRole, chars: readonly string[], fontSize: number, phase: number): void {
-    const todo = chars.filter((ch) => face.get(ch)?.[phase] === undefined);
-    if (todo.length === 0) return;
-    // Three ideographic spaces between glyphs: each glyph gets four em of its own.
-    const step = 4 * fontSize;
-    const sameAdvance = todo.every((ch) => this.fonts.fonts[role].metrics.advance(ch.codePointAt(0)!) === 1);
-    if (!Number.isInteger(step) || !sameAdvance || !this.fonts.fonts[role].metrics.covers(0x3000)) {
-      for (const ch of todo) this.mask(face, role, ch, fontSize, phase);
-      return;
-    }
-    const pad = Math.ceil(fontSize) + 2;
-    const cellHeight = Math.ceil(fontSize * 2) + 2 * pad;
-    const baseline = pad + Math.ceil(fontSize * 1.5);
-    const perRow = Math.min(64, todo.length);
-    const rows = Math.min(16, Math.ceil(todo.length / perRow));
-    const width = perRow * step + 2 * pad;
-    const height = rows * cellHeight;
-    const canvas = this.createCanvas(width, height);
-    const ctx = canvas.getContext('2d');
-    for (let start = 0; start < todo.length; start += perRow * rows) {
-      const chunk = todo.slice(start, start + perRow * rows);
-      this.clear(ctx, width, height, role, fontSize);
-      for (let r = 0; r * perRow < chunk.length; r++) {
-        ctx.fillText(chunk.slice(r * perRow, (r + 1) * perRow).join('\u3000\u3000\u3000'), pad + phase / 4, r * cellHeight + baseline);
-      }
-      const rgba = ctx.getImageData(0, 0, width, height).data;
-      const masks = chunk.map((_, i) => {
-        const ox = pad + (i % perRow) * step;
-        const oy = Math.floor(i / perRow) * cellHeight;
-        return cutMask(rgba, width, ox - pad, oy, step, cellHeight, pad, baseline);
-      });
-      // The row's glyphs must be the very glyphs drawn alone; if this canvas build places them otherwise, draw singly.
-      for (let r = 0; r * perRow < chunk.length; r++) {
-        const probe = this.draw(role, chunk[r * perRow]!, fontSize, phase);
-        if (!sameMask(probe, masks[r * perRow]!)) {
-          for (const ch of todo) this.mask(face, role, ch, fontSize, phase);
-          return;
-        }
-      }
-      chunk.forEach((ch, i) => {
-        let phases = face.get(ch);
-        if (!phases) face.set(ch, (phases = [undefined, undefined, undefined, undefined]));
-        phases[phase] ??= masks[i]!;
-      });
-    }
-  }
-
   /** White paper over width x height, and black text of `role` at `fontSize` with no kerning, as pages are drawn. */
   private clear(ctx: SKRSContext2D, width: number, height: number, role: FontRole, fontSize: number): void {
     ctx.fillStyle = '#ffffff';
@@ -168,10 +115,6 @@ function cutMask(rgba: Uint8ClampedArray, stride: number, ox: number, oy: number
   const gray = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) gray[y * w + x] = rgba[((oy + y0 + y) * stride + ox + x0 + x) * 4]!;
   return { left: x0 - pad, width: w, top: y0 - baseline, height: h, gray };
-}
-
-function sameMask(a: GlyphMask, b: GlyphMask): boolean {
-  return a.left === b.left && a.width === b.width && a.top === b.top && a.height === b.height && a.gray.every((v, i) => v === b.gray[i]);
 }
 
 /** The whole pixel a glyph origin at `x` is drawn from, and its quarter-pixel phase (the canvas rounds to the nearest quarter). */

@@ -101,7 +101,6 @@ export class GlyphIndex {
       const index = this.phases[phase]!;
       for (const [role, list] of byRole) {
         const face = atlas.face(role as CandidateChar['role'], fontSize);
-        if (role === 'cjk') atlas.fillRow(face, 'cjk', list.filter((c) => c.advanceEm === 1).map((c) => c.ch), fontSize, phase);
         for (const c of list) {
           const advance = (this.fonts.fonts[c.role].metrics.advance(c.ch.codePointAt(0)!) ?? 0.5) * fontSize;
           index.add({ ch: c.ch, advance, mask: atlas.mask(face, c.role, c.ch, fontSize, phase) });
