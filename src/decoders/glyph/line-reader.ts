@@ -173,6 +173,8 @@ class LineSearch {
   }
 
   private tryGlyph(g: IndexedGlyph, pen: number, finalFrom: number, originCol: number): boolean {
+    // Every candidate counts against a cap, so a line nothing explains ends soon however many glyphs are loaded.
+    if (++this.compares > COMPARES_PER_STEP * this.t.budget) return false;
     const m = g.mask;
     const left = originCol + m.left;
     const right = left + m.width;
@@ -196,8 +198,6 @@ class LineSearch {
    * painting, glyph columns first, so a wrong glyph costs a column or two.
    */
   private fits(m: GlyphMask, left: number, from: number, finalTo: number): boolean {
-    // Every glyph compared counts against a cap, so a line nothing explains ends soon.
-    if (++this.compares > COMPARES_PER_STEP * this.t.budget) return false;
     const { w, h, comp, target } = this;
     const tol = this.t.tolerance;
     const right = left + m.width;

@@ -27,6 +27,9 @@ export interface PageReaderOptions {
   readonly budgetPerColumn?: number;
 }
 
+/** Placements of the opening pass (plus two a px of line width): a clean line takes about one a character. */
+const QUICK_BUDGET = 200;
+
 /** Indexes kept before the least recently used is let go (each is one font size and line height). */
 const MAX_INDEXES = 12;
 
@@ -53,17 +56,19 @@ export class PageReader {
     const painted = new Uint8Array(page.width * page.height).fill(255);
     const noise = paperNoise(page, geometry);
     const readable = geometry.lines.map((box) => box.fontSize > 0 && Number.isInteger(box.x) && box.height === geometry.lineHeight && box.width > 0);
-    const attempt = (i: number, tolerance: number, escalate: boolean): boolean => {
+    /** Read line `i`; `first` is the opening pass: the glyphs loaded so far and a small budget, which a clean line never needs more than. */
+    const attempt = (i: number, tolerance: number, first: boolean): boolean => {
       const box = geometry.lines[i]!;
       const index = this.index(box, geometry.lineHeight);
+      const budget = first ? QUICK_BUDGET + 2 * box.width : 2000 + this.options.budgetPerColumn * box.width;
       for (;;) {
-        const reading = this.readOne(page, painted, box, geometry.lineHeight, index, tolerance);
+        const reading = this.readOne(page, painted, box, geometry.lineHeight, index, tolerance, budget);
         if (reading) {
           this.paint(painted, page.width, page.height, box, geometry.lineHeight, reading);
           results[i] = { text: reading.text, confidence: tolerance === 0 ? 1 : 1 - tolerance / 255 };
           return true;
         }
-        if (!escalate || !index.loadNext()) return false;
+        if (first || !index.loadNext()) return false;
       }
     };
     // Exact pages (every paper pixel 255) are matched exactly; noisy ones within their noise.
@@ -73,16 +78,17 @@ export class PageReader {
       // A page that no exact reading explains anywhere (resampled, not opticmem's drawing) is
       // probed with one line before every line is searched within the tolerance.
       if (tolerance > 0 && pending.length > 0 && pending.length === readable.filter(Boolean).length) {
-        if (!attempt(pending[0]!, tolerance, true)) break;
+        if (!attempt(pending[0]!, tolerance, false)) break;
         pending = pending.slice(1);
       }
-      // First pass top to bottom; then again while a pass explains more (a line below is now known).
-      let first = true;
-      for (;;) {
-        const before = pending.length;
-        pending = pending.filter((i) => !attempt(i, tolerance, true));
-        if (pending.length === 0 || (!first && pending.length === before)) break;
-        first = false;
+      // Top to bottom first; then passes alternate direction, so a line whose neighbour below
+      // reaches into it is read once that neighbour is known, until a pass each way adds nothing.
+      let idle = 0;
+      for (let pass = 0; pending.length > 0 && idle < 2; pass++) {
+        const order = pass % 2 === 0 ? pending : [...pending].reverse();
+        const unread = new Set(order.filter((i) => !attempt(i, tolerance, pass === 0)));
+        idle = pass > 0 && unread.size === pending.length ? idle + 1 : 0;
+        pending = pending.filter((i) => unread.has(i));
       }
     }
     return results;
@@ -104,7 +110,7 @@ export class PageReader {
     return index;
   }
 
-  private readOne(page: GrayImage, painted: Uint8Array, box: LineBox, lineHeight: number, index: GlyphIndex, tolerance: number): LineReading | undefined {
+  private readOne(page: GrayImage, painted: Uint8Array, box: LineBox, lineHeight: number, index: GlyphIndex, tolerance: number, budget: number): LineReading | undefined {
     const base = box.font === 'mono' ? 'mono' : 'sans';
     return readLine({
       page,
@@ -117,7 +123,7 @@ export class PageReader {
       index,
       space: this.fonts.fonts[base].metrics.advance(32)! * box.fontSize,
       tolerance,
-      budget: 2000 + this.options.budgetPerColumn * box.width,
+      budget,
     });
   }
 
