@@ -103,7 +103,7 @@ export async function runReaderBenchmark(options: ReaderBenchmarkOptions): Promi
   const started = performance.now();
   try {
     for (const source of SOURCES) {
-      const turns = await sourceTurns(source.name, source.lang === 'en' ? 300_000 : 120_000);
+      const turns = await sourceTurns(source.name, source.lang === 'en' ? 900_000 : 400_000);
       if (turns.length === 0) {
         log(`${source.name}: not in ../shared/data, skipped`);
         continue;
