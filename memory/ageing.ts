@@ -12,18 +12,14 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { PageGeometry } from '../renderers/page.js';
-import { fitFontSize, lineHeightFor, marginFor } from '../renderers/page-planner.js';
-import { renderPage } from '../renderers/page-renderer.js';
-import { encodeGrayPng, GEOMETRY_KEYWORD } from '../renderers/png.js';
 import { decode } from '../src/codec/codec.js';
 import { fidelity } from '../src/codec/fidelity.js';
 import type { Decoder } from '../src/decoders/decoder.js';
-import { resize } from '../src/decoders/onnx/gray-image.js';
-import { decodePngToGray } from '../src/decoders/onnx/png-pixels.js';
 import { InvalidInputError, parseInput } from '../src/errors.js';
 import { getProfile } from '../src/tokens/profiles/index.js';
 import type { CanvasSize, VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
 import { resolveNow } from './clock.js';
+import { downsample, rerender } from './page-shrink.js';
 import { stepFor, type Ladder, type LadderStep } from './ladder.js';
 import type { RetentionCurve } from './retention.js';
 import { scopeKey } from './scope.js';
@@ -112,13 +108,13 @@ export function pageRetention(page: Pick<PageRow, 'lastRecalledAt' | 'endTime' |
   return curve.retention(Math.max(0, now - clockStart(page)) / DAY_MS, { strength: page.strength, importance: page.importance });
 }
 
-type Target =
+export type AgeingTarget =
   | { readonly kind: 'kept' }
   | { readonly kind: 'none' }
   | { readonly kind: 'shrink'; readonly profile: VisionTokenProfile; readonly size: CanvasSize; readonly tokens: number };
 
 /** What a ladder step does to a page's image. */
-function targetFor(page: Pick<PageRow, 'profile' | 'textTokens' | 'visualTokens'>, step: LadderStep): Target {
+export function targetFor(page: Pick<PageRow, 'profile' | 'textTokens' | 'visualTokens'>, step: LadderStep): AgeingTarget {
   if (step.profile ? page.profile === step.profile : page.visualTokens <= page.textTokens / step.ratio!) return { kind: 'kept' };
   const family = step.profile
     ? [getProfile(step.profile)]
@@ -137,47 +133,10 @@ function targetFor(page: Pick<PageRow, 'profile' | 'textTokens' | 'visualTokens'
   return { kind: 'shrink', ...o };
 }
 
-async function downsample(page: PageRow, size: CanvasSize): Promise<{ png: Uint8Array; geometry: PageGeometry }> {
-  const geometry = JSON.parse(page.geometry) as PageGeometry;
-  const gray = await decodePngToGray(page.png);
-  // Never enlarge: a canvas with more pixels (Gundam's 640x1280 into Large's 1280²) pads instead.
-  const f = Math.min(1, size.width / gray.width, size.height / gray.height);
-  const w = Math.max(1, Math.round(gray.width * f));
-  const h = Math.max(1, Math.round(gray.height * f));
-  const small = f === 1 ? gray : resize(gray, w, h);
-  const out = new Uint8Array(size.width * size.height).fill(255);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * size.width + x] = Math.max(0, Math.min(255, Math.round(small.data[y * w + x]!)));
-  const scale = (v: number) => Math.round(v * f * 100) / 100;
-  const scaled: PageGeometry = {
-    ...geometry,
-    width: size.width,
-    height: size.height,
-    fontSize: scale(geometry.fontSize),
-    lineHeight: scale(geometry.lineHeight),
-    margin: scale(geometry.margin),
-    ...(geometry.gutter !== undefined ? { gutter: scale(geometry.gutter) } : {}),
-    ...(f === 1 ? {} : { resampled: geometry.resampled ?? { width: gray.width, height: gray.height } }),
-    lines: geometry.lines.map((l) => ({ ...l, x: scale(l.x), y: scale(l.y), width: scale(l.width), height: scale(l.height), fontSize: scale(l.fontSize) })),
-  };
-  return { png: encodeGrayPng(out, size.width, size.height, { [GEOMETRY_KEYWORD]: JSON.stringify(scaled) }), geometry: scaled };
-}
-
-async function rerender(text: string, size: CanvasSize): Promise<{ png: Uint8Array; geometry: PageGeometry } | undefined> {
-  const turns = [{ role: 'text', content: text, label: '' }];
-  let best: { fontSize: number; columns: number } | undefined;
-  for (let columns = 1; columns <= 3 && size.width / columns >= 160; columns++) {
-    const fontSize = fitFontSize(turns, size, 'auto', 3, 28, columns);
-    if (fontSize !== undefined && (!best || fontSize > best.fontSize)) best = { fontSize, columns };
-  }
-  if (!best) return undefined;
-  const page = await renderPage(turns, { ...size, fontSize: best.fontSize, lineHeight: lineHeightFor(best.fontSize), margin: marginFor(best.fontSize), font: 'auto', columns: best.columns });
-  return { png: page.png, geometry: page.geometry };
-}
-
 type Meta = Omit<PageRow, 'png'>;
 type Plan =
   | { readonly kind: 'drop'; readonly page: Meta; readonly retention: number }
-  | { readonly kind: 'move'; readonly page: Meta; readonly retention: number; readonly step: LadderStep; readonly target: Exclude<Target, { kind: 'none' }> };
+  | { readonly kind: 'move'; readonly page: Meta; readonly retention: number; readonly step: LadderStep; readonly target: Exclude<AgeingTarget, { kind: 'none' }> };
 
 const exactOf = (p: Pick<PageRow, 'userId' | 'agentId' | 'sessionId'>) => ({ userId: p.userId, agentId: p.agentId, sessionId: p.sessionId });
 const validPositive = (v: number) => Number.isFinite(v) && v > 0;
@@ -304,7 +263,7 @@ async function movePage(ctx: AgeingContext, plan: Extract<Plan, { kind: 'move' }
     if (!full) throw new InvalidInputError('scope', `Page '${page.id}' was deleted while it was being aged. Age again.`);
     const previousText = full.decodedText || (await decode(full.png, { decoder: ctx.decoder(), geometry: JSON.parse(full.geometry) })).text;
     const rendered = strategy === 'rerender' ? await rerender(previousText, target.size) : undefined;
-    const made = rendered ?? (await downsample(full, target.size));
+    const made = rendered ?? (await downsample(full.png, JSON.parse(full.geometry) as PageGeometry, target.size));
     strategyUsed = rendered ? 'rerender' : 'downsample';
     const decoded = (await decode(made.png, { decoder: ctx.decoder(), geometry: made.geometry })).text;
     // We no longer hold the source: fidelity is carried forward through the previous read.

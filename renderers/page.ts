@@ -38,9 +38,11 @@ export interface PageGeometry {
   readonly gutter?: number;
   /**
    * Set when the pixels were resampled after drawing (ageing's downsampling): the page's size
-   * before, so a reader knows the glyphs are no longer the renderer's own.
+   * when drawn, so a reader knows the glyphs are no longer the renderer's own. `passes` counts
+   * the resamplings (1 when absent): one pass is `resize` from the drawn size to the largest
+   * size with the drawn aspect that fits the canvas, at its top left, which a reader can repeat.
    */
-  readonly resampled?: { readonly width: number; readonly height: number };
+  readonly resampled?: { readonly width: number; readonly height: number; readonly passes?: number };
   readonly lines: readonly LineBox[];
 }
 

@@ -154,14 +154,28 @@ describe('what glyph matching leaves to the OCR model', () => {
     await glyph.close();
   });
 
-  it('a resampled page is read by the OCR model; glyph matching alone says why it cannot', async () => {
+  it('a page resampled more than once is read by the OCR model; glyph matching alone says why it cannot', async () => {
     const page = await renderPage(turns, plan(14, 480, 80));
-    const geometry = { ...page.geometry, resampled: { width: 960, height: 160 } };
+    const geometry = { ...page.geometry, resampled: { width: 960, height: 160, passes: 2 } };
     const glyph = createGlyphDecoder();
     const error = await glyph.decode({ png: page.png, geometry }).catch((e: unknown) => e);
     await glyph.close();
     expect(DecodeError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toMatch(/resampled/);
+    expect((error as Error).message).toMatch(/resampled more than once/);
+    const local = createLocalDecoder();
+    const out = await local.decode({ png: page.png, geometry });
+    await local.close();
+    expect(out.text).toMatch(/Lisbon/);
+  });
+
+  it('pixels that are not the resampling the geometry records are left to the OCR model, line by line', async () => {
+    // Geometry says "drawn at twice the size, then resampled", but these pixels were drawn at this size.
+    const page = await renderPage(turns, plan(14, 480, 80));
+    const geometry = { ...page.geometry, resampled: { width: 960, height: 160 } };
+    const glyph = createGlyphDecoder();
+    const alone = await glyph.decode({ png: page.png, geometry });
+    await glyph.close();
+    expect(alone.lines.every((l) => l.text === '' && l.confidence === 0)).toBe(true);
     const local = createLocalDecoder();
     const out = await local.decode({ png: page.png, geometry });
     await local.close();

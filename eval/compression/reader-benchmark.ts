@@ -46,7 +46,7 @@ export interface ReaderRow {
   readonly secondsPerPageWarm: number;
 }
 
-const SOURCES: readonly { name: DatasetName; lang: 'en' | 'zh' }[] = [
+export const SOURCES: readonly { name: DatasetName; lang: 'en' | 'zh' }[] = [
   { name: 'locomo', lang: 'en' },
   { name: 'oasst', lang: 'en' },
   { name: 'memorybank-en', lang: 'en' },
@@ -54,7 +54,7 @@ const SOURCES: readonly { name: DatasetName; lang: 'en' | 'zh' }[] = [
   { name: 'memorybank-cn', lang: 'zh' },
 ];
 
-async function sourceTurns(name: DatasetName, maxChars: number): Promise<RenderTurn[]> {
+export async function sourceTurns(name: DatasetName, maxChars: number): Promise<RenderTurn[]> {
   const out: RenderTurn[] = [];
   let chars = 0;
   for (const conv of await loadDataset(name)) {

@@ -1,8 +1,9 @@
 /**
  * The glyph-matching decoder: reads pages opticmem drew by finding the text whose rendering
  * gives their pixels (see page-reader.ts), using only the PNG's pixels and its geometry chunk.
- * Lines that matching cannot explain, pages without geometry and pages whose pixels were
- * resampled go to the `fallback` decoder (the OCR model), line by line where it can.
+ * Pages ageing shrank are matched through the same resampling. Lines that matching cannot
+ * explain, pages without geometry and pages resampled more than once go to the `fallback`
+ * decoder (the OCR model), line by line where it can.
  */
 import { z } from 'zod';
 import type { PageGeometry } from '../../../renderers/page.js';
@@ -14,13 +15,14 @@ import type { DecodedLine, DecodedText, DecodeOptions, Decoder, DecoderInput } f
 import { createSerialQueue } from '../onnx/serial-queue.js';
 import { readGrayPixels } from './gray-png.js';
 import { PageReader } from './page-reader.js';
+import { drawnGeometry } from './resampled-geometry.js';
 
 export const GLYPH_DECODER_NAME = 'glyph-match';
 
 export interface GlyphDecoderOptions {
   /**
-   * Reads what glyph matching cannot: lines no reading explains, PNGs without geometry, resampled
-   * pages. Without one, such lines come back empty with confidence 0 and a PNG without
+   * Reads what glyph matching cannot: lines no reading explains, PNGs without geometry, pages
+   * resampled more than once. Without one, such lines come back empty with confidence 0 and a PNG without
    * geometry is refused with MissingGeometryError.
    */
   readonly fallback?: Decoder;
@@ -43,9 +45,10 @@ export function createGlyphDecoder(options: GlyphDecoderOptions = {}): Decoder {
   async function decodeNow(input: DecoderInput, options: DecodeOptions): Promise<DecodedText> {
     const started = performance.now();
     const geometry = options.useGeometry === false ? undefined : (input.geometry ?? readGeometry(input.png, 'png'));
-    if (!geometry || geometry.resampled) {
+    // A page resampled more than once is not one resampling of a drawing: matching cannot repeat it.
+    if (!geometry || (geometry.resampled && !drawnGeometry(geometry))) {
       if (!fallback) {
-        if (geometry) throw new DecodeError(`This page was resampled after it was drawn, so its glyphs cannot be matched. Read it with a decoder that has a fallback, e.g. createLocalDecoder().`, { field: 'png' });
+        if (geometry) throw new DecodeError(`This page was resampled more than once after it was drawn, so its glyphs cannot be matched. Read it with a decoder that has a fallback, e.g. createLocalDecoder().`, { field: 'png' });
         throw new MissingGeometryError('png');
       }
       const out = await fallback.decode(input, options);

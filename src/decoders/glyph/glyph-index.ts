@@ -16,12 +16,35 @@ export interface IndexedGlyph {
   readonly mask: GlyphMask;
 }
 
+export interface ProbeGroup {
+  readonly dx: number;
+  readonly dy: number;
+  minDarkness: number;
+  readonly members: number[];
+}
+
 /** Columns of each glyph entered in the hash index. */
 const HASHED_COLUMNS = 4;
 
 export class PhaseIndex {
   readonly byHash = new Map<number, IndexedGlyph[]>();
   readonly byLeft = new Map<number, IndexedGlyph[]>();
+  /** Every indexed glyph, in loading order. */
+  readonly all: IndexedGlyph[] = [];
+  /**
+   * Two inked pixels of each glyph in `all` (its darkest, and the darkest at least 3 px from
+   * that), as offsets from the pen's whole pixel and the baseline, and their darkness
+   * (255 - gray): a quick test a glyph must pass to be where a page is light.
+   */
+  readonly probes: number[] = [];
+  /**
+   * Glyphs (indices into `all`) by the offset of their first probe, so one look-up at a pen
+   * position clears a whole group: full-width glyphs (an advance of at least 0.9 em, CJK) apart
+   * from the rest, since a reader may find those another way.
+   */
+  readonly probeGroups: ProbeGroup[] = [];
+  readonly wideGroups: ProbeGroup[] = [];
+  private readonly groupByOffset = new Map<number, ProbeGroup>();
   /** The leftmost ink column of any indexed glyph, relative to its origin's whole pixel. */
   minLeft = 0;
 
@@ -29,11 +52,25 @@ export class PhaseIndex {
   constructor(
     readonly bandTop: number,
     readonly bandBottom: number,
+    readonly fontSize: number,
   ) {}
 
   add(glyph: IndexedGlyph): void {
     const m = glyph.mask;
     if (m.width === 0) return;
+    const probe = probePixels(m);
+    const wide = glyph.advance >= this.fontSize * 0.9;
+    const key = ((probe[0]! + 1024) * 4096 + probe[1]! + 1024) * 2 + (wide ? 1 : 0);
+    let group = this.groupByOffset.get(key);
+    if (!group) {
+      group = { dx: probe[0]!, dy: probe[1]!, minDarkness: probe[2]!, members: [] };
+      this.groupByOffset.set(key, group);
+      (wide ? this.wideGroups : this.probeGroups).push(group);
+    }
+    group.members.push(this.all.length);
+    if (probe[2]! < group.minDarkness) group.minDarkness = probe[2]!;
+    this.all.push(glyph);
+    this.probes.push(...probe);
     push(this.byLeft, m.left, glyph);
     if (m.left < this.minLeft) this.minLeft = m.left;
     for (let k = 0; k < Math.min(HASHED_COLUMNS, m.width); k++) push(this.byHash, this.maskColumnHash(m, k), glyph);
@@ -50,6 +87,23 @@ export class PhaseIndex {
     }
     return h;
   }
+}
+
+/** [dx, dy, darkness] of two inked pixels of `m` (see PhaseIndex.probes). */
+function probePixels(m: GlyphMask): number[] {
+  let first = 0;
+  for (let i = 1; i < m.gray.length; i++) if (m.gray[i]! < m.gray[first]!) first = i;
+  const fx = first % m.width;
+  const fy = (first - fx) / m.width;
+  let second = first;
+  for (let i = 0; i < m.gray.length; i++) {
+    const x = i % m.width;
+    const y = (i - x) / m.width;
+    if (Math.max(Math.abs(x - fx), Math.abs(y - fy)) >= 3 && (second === first || m.gray[i]! < m.gray[second]!)) second = i;
+  }
+  const sx = second % m.width;
+  const sy = (second - sx) / m.width;
+  return [m.left + fx, m.top + fy, 255 - m.gray[first]!, m.left + sx, m.top + sy, 255 - m.gray[second]!];
 }
 
 export function columnSeed(offset: number): number {
@@ -79,7 +133,7 @@ export class GlyphIndex {
     bandTop: number,
     bandBottom: number,
   ) {
-    this.phases = [0, 1, 2, 3].map(() => new PhaseIndex(bandTop, bandBottom));
+    this.phases = [0, 1, 2, 3].map(() => new PhaseIndex(bandTop, bandBottom, fontSize));
     this.load('common');
   }
 

@@ -10,9 +10,13 @@ import { baselineOffset } from '../../../renderers/page-renderer.js';
 import { loadFontSet, registerShippedFonts, type FontSet } from '../../../renderers/fonts.js';
 import { blendGlyph, glyphCell, loadGlyphAtlas, type GlyphAtlas } from '../../../renderers/glyph-atlas.js';
 import { loadCanvas } from '../../internal/lazy.js';
-import type { GrayImage } from '../onnx/gray-image.js';
+import { axisWeights, type AxisWeights, type GrayImage } from '../onnx/gray-image.js';
 import { GlyphIndex } from './glyph-index.js';
 import { readLine, type LineReading } from './line-reader.js';
+import { readResampledLine, type ResampledLineReading, type Resampling } from './resampled-line-reader.js';
+import { drawnGeometry, type DrawnGeometry } from './resampled-geometry.js';
+import { AloneGlyphs, darknessBound } from './resampled-glyphs.js';
+import { CenterSignatures } from './resampled-signatures.js';
 
 export interface ReadLineResult {
   readonly text: string;
@@ -51,9 +55,19 @@ export class PageReader {
 
   /** One entry per geometry line: its reading, or undefined where matching explains nothing. */
   read(page: GrayImage, geometry: PageGeometry): (ReadLineResult | undefined)[] {
+    return this.readAndDraw(page, geometry).lines;
+  }
+
+  /**
+   * The readings, and the page as drawn from them at the size it was drawn (before any
+   * resampling), so a caller can check the drawing against the pixels and resample it again.
+   */
+  readAndDraw(page: GrayImage, geometry: PageGeometry): { lines: (ReadLineResult | undefined)[]; drawn: GrayImage } {
+    if (geometry.resampled) return this.readResampled(page, geometry);
     const results: (ReadLineResult | undefined)[] = geometry.lines.map(() => undefined);
-    if (page.width !== geometry.width || page.height !== geometry.height) return results;
     const painted = new Uint8Array(page.width * page.height).fill(255);
+    const drawn = { width: page.width, height: page.height, data: painted };
+    if (page.width !== geometry.width || page.height !== geometry.height) return { lines: results, drawn };
     const noise = paperNoise(page, geometry);
     const readable = geometry.lines.map((box) => box.fontSize > 0 && Number.isInteger(box.x) && box.height === geometry.lineHeight && box.width > 0);
     /** Read line `i`; `first` is the opening pass: the glyphs loaded so far and a small budget, which a clean line never needs more than. */
@@ -91,7 +105,91 @@ export class PageReader {
         pending = pending.filter((i) => unread.has(i));
       }
     }
-    return results;
+    return { lines: results, drawn };
+  }
+
+  /**
+   * A page ageing shrank: each line is searched at the size it was drawn and compared through
+   * ageing's resampler (resampled-line-reader.ts). A reading that another reading cannot be told
+   * from at this size comes back with confidence 0.5.
+   */
+  private readResampled(page: GrayImage, geometry: PageGeometry): { lines: (ReadLineResult | undefined)[]; drawn: GrayImage } {
+    const results: (ReadLineResult | undefined)[] = geometry.lines.map(() => undefined);
+    const plan = drawnGeometry(geometry);
+    const drawn = { width: plan?.width ?? 0, height: plan?.height ?? 0, data: new Uint8Array((plan?.width ?? 0) * (plan?.height ?? 0)).fill(255) };
+    if (!plan || page.width !== geometry.width || page.height !== geometry.height) return { lines: results, drawn };
+    const h = axisWeights(plan.width, plan.contentWidth);
+    const v = axisWeights(plan.height, plan.contentHeight);
+    // Resampling is repeated exactly, so an exact page is matched exactly; then within one level
+    // (or a noisy page's noise) for lines that found no exact reading.
+    const noise = Math.min(paperNoise(page, geometry), this.options.tolerance);
+    const signatures = this.signaturesFor(h, v, plan);
+    const alone = this.aloneFor(h, v, plan);
+    let pending = plan.lines.map((_, i) => i).filter((i) => plan.lines[i]!.fontSize > 0 && plan.lines[i]!.width > 0);
+    for (const tolerance of [...new Set([noise, Math.max(1, noise)])]) {
+      if (pending.length === 0) break;
+      const bound = darknessBound(page, h, v, plan.width, plan.height, tolerance);
+      const resampling: Resampling = { drawn, page, h, v, contentWidth: plan.contentWidth, contentHeight: plan.contentHeight, alone, bound };
+      let idle = 0;
+      for (let pass = 0; pending.length > 0 && idle < 2; pass++) {
+        const order = pass % 2 === 0 ? pending : [...pending].reverse();
+        const unread = new Set<number>();
+        for (const i of order) {
+          const box = plan.lines[i]!;
+          const reading = this.readResampledOne(resampling, box, plan.lineHeight, tolerance, pass === 0, signatures);
+          if (!reading) {
+            unread.add(i);
+            continue;
+          }
+          this.paint(drawn.data, drawn.width, drawn.height, box, plan.lineHeight, reading);
+          results[i] = { text: reading.text, confidence: reading.ambiguous ? 0.5 : tolerance === 0 ? 1 : 1 - tolerance / 255 };
+        }
+        idle = pass > 0 && unread.size === pending.length ? idle + 1 : 0;
+        pending = pending.filter((i) => unread.has(i));
+      }
+    }
+    return { lines: results, drawn };
+  }
+
+  private readResampledOne(resampling: Resampling, box: LineBox, lineHeight: number, tolerance: number, first: boolean, signatures: CenterSignatures): ResampledLineReading | undefined {
+    const base = box.font === 'mono' ? 'mono' : 'sans';
+    const index = this.index(box, lineHeight);
+    const budget = first ? QUICK_BUDGET + 2 * box.width : 2000 + this.options.budgetPerColumn * box.width;
+    const baseline = baselineOffset(box.fontSize, lineHeight, this.fonts);
+    const task = { resampling, x: box.x, y: box.y, width: box.width, lineHeight, baseline, index, space: this.fonts.fonts[base].metrics.advance(32)! * box.fontSize, tolerance, budget };
+    // Full-width glyphs by their centre pixels first; every glyph only if that explains nothing.
+    const quick = tolerance === 0 ? { ...task, signatures } : undefined;
+    let reading = quick ? readResampledLine(quick) : undefined;
+    while (!reading) {
+      reading = readResampledLine(task);
+      if (reading || first || !index.loadNext()) break;
+      reading = quick ? readResampledLine(quick) : undefined;
+    }
+    return reading;
+  }
+
+  private readonly alones = new Map<string, AloneGlyphs>();
+  private readonly signatureSets = new Map<string, CenterSignatures>();
+
+  private signaturesFor(h: AxisWeights, v: AxisWeights, plan: DrawnGeometry): CenterSignatures {
+    const key = `${plan.width}x${plan.height}>${plan.contentWidth}x${plan.contentHeight}`;
+    let set = this.signatureSets.get(key);
+    if (!set) {
+      if (this.signatureSets.size >= 4) this.signatureSets.delete(this.signatureSets.keys().next().value!);
+      this.signatureSets.set(key, (set = new CenterSignatures(h, v, plan.width, plan.height)));
+    }
+    return set;
+  }
+
+  /** Resampled glyph images, kept per resampling (drawn size to content size) across pages. */
+  private aloneFor(h: AxisWeights, v: AxisWeights, plan: DrawnGeometry): AloneGlyphs {
+    const key = `${plan.width}x${plan.height}>${plan.contentWidth}x${plan.contentHeight}`;
+    let alone = this.alones.get(key);
+    if (!alone) {
+      if (this.alones.size >= 4) this.alones.delete(this.alones.keys().next().value!);
+      this.alones.set(key, (alone = new AloneGlyphs(h, v, plan.width, plan.height)));
+    }
+    return alone;
   }
 
   private index(box: LineBox, lineHeight: number): GlyphIndex {

@@ -48,7 +48,7 @@ export function cropPadded(image: GrayImage, rect: Rect, padX: number, padY: num
   return { width, height, data };
 }
 
-interface AxisWeights {
+export interface AxisWeights {
   readonly first: Int32Array;
   readonly count: Int32Array;
   /** `taps` weights per output index. */
@@ -59,9 +59,9 @@ interface AxisWeights {
 /**
  * Triangle-filter weights mapping `inSize` samples to `outSize`: bilinear when enlarging,
  * an area-like average when shrinking (the filter widens with the scale), so small text
- * keeps its strokes either way.
+ * keeps its strokes either way. Exported so a reader can repeat `resize`'s arithmetic exactly.
  */
-function axisWeights(inSize: number, outSize: number): AxisWeights {
+export function axisWeights(inSize: number, outSize: number): AxisWeights {
   const scale = inSize / outSize;
   const support = Math.max(1, scale);
   const taps = Math.ceil(support) * 2 + 2;

@@ -1,0 +1,23 @@
+/** `npm run eval:aged [-- --quick] [--pages N]`: see aged-benchmark.ts. */
+import { runAgedBenchmark } from './aged-benchmark.js';
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const quick = argv.includes('--quick');
+await runAgedBenchmark({
+  pages: Number(flag('--pages') ?? (quick ? 2 : 10)),
+  modelPages: quick ? 1 : 2,
+  drawn: quick
+    ? [{ profile: 'deepseek-ocr:base', ratio: 10 }]
+    : [
+        { profile: 'deepseek-ocr:large', ratio: 10 },
+        { profile: 'deepseek-ocr:base', ratio: 10 },
+        { profile: 'deepseek-ocr:base', ratio: 20 },
+      ],
+  steps: [15, 20, 30],
+  outDir: 'eval/results',
+  name: quick ? 'aged-quick' : 'aged',
+});

@@ -1,0 +1,298 @@
+/**
+ * Reads one line of a page that ageing shrank after drawing. The shrink is `resize` from
+ * gray-image.ts (a separable triangle filter, Float32 sums, rounded to 8 bits), so an aged page
+ * is still a known function of its text: draw the text at the drawn size, then resample. This
+ * reader searches for the text as line-reader.ts does, but paints candidate glyphs onto the
+ * drawn-size page and compares through the same arithmetic as the resampler, so every stored
+ * pixel is reproduced exactly for the right reading.
+ *
+ * A stored column is final once every drawn column it averages is final (no later glyph can
+ * reach it): then it must agree within `tolerance` in the rows of the line's own band and not
+ * be darker than the page elsewhere. Columns a candidate reaches beyond that only have to be
+ * no darker than the page, since later glyphs can only add ink. Candidates at each position are
+ * tried best first (the least unexplained ink under them), and after the first reading the
+ * search goes on a little for a second one: two readings that give the same stored pixels are
+ * what forgetting means for this reader, and the line's confidence says so.
+ */
+import { blendGlyph, glyphCell, type GraySurface } from '../../../renderers/glyph-atlas.js';
+import { ResampledStrip, type StripPage } from './resampled-strip.js';
+import type { GlyphIndex, IndexedGlyph, PhaseIndex } from './glyph-index.js';
+import { keyOf, type CenterSignatures } from './resampled-signatures.js';
+import { inkOrder, type AloneCell, type AloneGlyphs, type AloneImage } from './resampled-glyphs.js';
+import type { LineReading } from './line-reader.js';
+
+/** How a drawn page became the stored one (`resize` to the content size, top left of the canvas), with the page's shared look-ups. */
+export interface Resampling extends StripPage {
+  /** Each glyph alone, resampled (shared by the page's lines). */
+  readonly alone: AloneGlyphs;
+  /** Most darkness each drawn pixel can have (darknessBound). */
+  readonly bound: Float32Array;
+}
+
+export interface ResampledLineTask {
+  readonly resampling: Resampling;
+  /** The line box at the drawn size: whole-pixel start, top row, width, line height, baseline below the top. */
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly lineHeight: number;
+  readonly baseline: number;
+  readonly index: GlyphIndex;
+  readonly space: number;
+  readonly tolerance: number;
+  readonly budget: number;
+  /**
+   * Find full-width glyphs by their centre pixels instead of trying them all (exact pages: the
+   * look-up needs the page's values to be the resampler's own).
+   */
+  readonly signatures?: CenterSignatures;
+}
+
+export interface ResampledLineReading extends LineReading {
+  /** Another reading found that gives the same stored pixels (the line is ambiguous at this size). */
+  readonly ambiguous: boolean;
+}
+
+const COMPARES_PER_STEP = 50;
+
+interface Placement {
+  readonly glyph: IndexedGlyph | undefined;
+  readonly pen: number;
+}
+
+export function readResampledLine(task: ResampledLineTask): ResampledLineReading | undefined {
+  return new ResampledSearch(task).run();
+}
+
+class ResampledSearch {
+  private readonly d: GraySurface;
+  private readonly s: ResampledStrip;
+  private readonly minLeft: number;
+
+  private readonly clipped: boolean;
+  private outFinal: number;
+  private readonly path: Placement[] = [];
+  /** `known` as it stood at each search depth. */
+  private readonly knowns: Int16Array[] = [];
+  /** Pixels under a glyph being tried, one buffer per search depth. */
+  private readonly saves: Uint8Array[] = [];
+  private readonly found: { text: string; glyphs: Placement[] }[] = [];
+  private limit: number;
+  private steps = 0;
+  private compares = 0;
+
+  constructor(private readonly t: ResampledLineTask) {
+    this.d = t.resampling.drawn;
+    this.s = new ResampledStrip(t.resampling, t, t.y + t.baseline, t.index.fontSize, t.tolerance);
+    this.outFinal = this.s.cLo;
+    this.clipped = t.x + t.width >= this.d.width - 1;
+    this.minLeft = Math.min(0, ...t.index.phases.map((p) => p.minLeft));
+    this.limit = t.budget;
+  }
+
+  run(): ResampledLineReading | undefined {
+    if (!this.s.usable) return undefined;
+    this.search(0);
+    const first = this.found[0];
+    if (!first) return undefined;
+    return { text: first.text, glyphs: first.glyphs, ambiguous: this.found.length > 1 };
+  }
+
+  /** Depth first from `pen`; true once the search is done (two readings, or the budget spent). The drawn page is left as found. */
+  private search(pen: number): boolean {
+    if (++this.steps > this.limit) return true;
+    const { t } = this;
+    const savedFinal = this.outFinal;
+    if (!this.clipped) {
+      const end = Math.ceil(pen) + 1;
+      if (end > t.width) return false;
+      if (end === t.width && pen > 0) return this.finish();
+    }
+    const next = this.s.firstUnexplained(this.outFinal);
+    if (next < 0 && this.clipped && pen > 0 && this.finish()) return true;
+    if (next >= 0) {
+      const { whole, phase } = glyphCell(t.x + pen);
+      const reach = t.resampling.h.first[next]! + t.resampling.h.count[next]!;
+      const fits: { g: IndexedGlyph; score: number }[] = [];
+      const depth = this.path.length;
+      let known = this.knowns[depth];
+      if (!known) known = this.knowns[depth] = new Int16Array(this.s.known.length);
+      known.set(this.s.known);
+      const phaseIndex = t.index.phases[phase]!;
+      const cell = t.resampling.alone.cell(phaseIndex, whole, t.y + t.baseline);
+      const { all, probes, probeGroups, wideGroups } = phaseIndex;
+      const { bound, drawn } = t.resampling;
+      const baseRow = t.y + t.baseline;
+      const shortlist = t.signatures ? this.wideShortlist(phaseIndex, whole) : undefined;
+      for (const group of shortlist ? probeGroups : [...probeGroups, ...wideGroups]) {
+        // Two pixels first, the first shared by the group: most glyphs put ink where the page is too light for it.
+        const ay = baseRow + group.dy;
+        const ax = whole + group.dx;
+        if (ay < 0 || ay >= drawn.height || ax < 0 || ax >= drawn.width) continue;
+        const limit = bound[ay * drawn.width + ax]!;
+        if (group.minDarkness > limit) continue;
+        for (const i of group.members) {
+          const p = 6 * i;
+          if (probes[p + 2]! > limit) continue;
+          const by = baseRow + probes[p + 4]!;
+          const bx = whole + probes[p + 3]!;
+          if (by < 0 || by >= drawn.height || bx < 0 || bx >= drawn.width || probes[p + 5]! > bound[by * drawn.width + bx]!) continue;
+          const g = all[i]!;
+          if (whole + g.mask.left >= reach) continue;
+          if (++this.compares > COMPARES_PER_STEP * this.t.budget) return true;
+          if (!this.underBound(g, whole) || !this.possible(cell.image(i, g.mask), cell, pen, g, next, known)) continue;
+          if (this.place(g, pen, whole, 'fits')) fits.push({ g, score: 0 });
+        }
+      }
+      for (const i of shortlist ?? []) {
+        const g = all[i]!;
+        if (whole + g.mask.left >= reach) continue;
+        if (++this.compares > COMPARES_PER_STEP * this.t.budget) return true;
+        if (!this.underBound(g, whole) || !this.possible(cell.image(i, g.mask), cell, pen, g, next, known)) continue;
+        if (this.place(g, pen, whole, 'fits')) fits.push({ g, score: 0 });
+      }
+      // Best first (the least unexplained ink under it), when there is a choice.
+      if (fits.length > 1) {
+        for (const f of fits) f.score = this.place(f.g, pen, whole, 'score') as number;
+        fits.sort((a, b) => a.score - b.score);
+      }
+      for (const { g } of fits) {
+        if (this.place(g, pen, whole, 'descend') === true) return true;
+        if (this.steps > this.limit) return true;
+      }
+    }
+    // A space draws nothing: the columns it makes final must already agree.
+    const after = pen + t.space;
+    const ok = this.advance(glyphCell(t.x + after).whole + this.minLeft);
+    let done = false;
+    if (ok) {
+      this.path.push({ glyph: undefined, pen });
+      done = this.search(after);
+      this.path.pop();
+    }
+    this.outFinal = savedFinal;
+    return done;
+  }
+
+  /** The line ends here if the rest of it agrees: record the reading; true once a second one is found. */
+  private finish(): boolean {
+    const savedFinal = this.outFinal;
+    const ok = this.advance(Infinity);
+    this.outFinal = savedFinal;
+    if (!ok) return false;
+    const text = this.path.map((p) => (p.glyph ? p.glyph.ch : ' ')).join('');
+    if (!this.found.some((f) => f.text === text)) this.found.push({ text, glyphs: this.path.slice() });
+    // Look a little further for a second reading, then stop.
+    if (this.found.length === 1) this.limit = Math.min(this.t.budget, this.steps * 2 + 100);
+    return this.found.length > 1;
+  }
+
+  /**
+   * Paint `g` at `pen` and check the page still agrees. `mode` 'fits' returns whether it does;
+   * 'score' its unexplained ink within an em (or undefined if it does not fit); 'descend'
+   * continues the search from there and returns what that returns. Either way the drawn page
+   * and the final columns are restored.
+   */
+  private place(g: IndexedGlyph, pen: number, whole: number, mode: 'fits' | 'score' | 'descend'): number | undefined | boolean {
+    const m = g.mask;
+    const left = whole + m.left;
+    const right = left + m.width;
+    if (left < this.s.dx0 || right > this.s.dx1) return mode === 'score' ? undefined : false;
+    const top = this.t.y + this.t.baseline + m.top;
+    const y0 = Math.max(0, top);
+    const y1 = Math.min(this.d.height, top + m.height);
+    const depth = this.path.length;
+    const need = Math.max(0, (y1 - y0) * m.width);
+    let saved = this.saves[depth];
+    if (!saved || saved.length < need) saved = this.saves[depth] = new Uint8Array(Math.max(need, 256));
+    for (let y = y0; y < y1; y++) saved.set(this.d.data.subarray(y * this.d.width + left, y * this.d.width + right), (y - y0) * m.width);
+    blendGlyph(this.d, m, whole, this.t.y + this.t.baseline);
+    const savedFinal = this.outFinal;
+    let ok = this.advance(glyphCell(this.t.x + pen + g.advance).whole + this.minLeft);
+    // Columns the glyph reaches past the final ones: no darker than the page.
+    for (let c = this.outFinal; ok && c < this.s.cHi && this.t.resampling.h.first[c]! < right; c++) ok = this.s.check(c, false);
+    let result: number | undefined | boolean = ok;
+    if (mode === 'score') result = ok ? this.s.unexplained(savedFinal, whole + Math.ceil(this.t.index.fontSize)) : undefined;
+    else if (mode === 'descend' && ok) {
+      this.path.push({ glyph: g, pen });
+      result = this.search(pen + g.advance);
+      this.path.pop();
+    }
+    this.outFinal = savedFinal;
+    for (let y = y0; y < y1; y++) this.d.data.set(saved.subarray((y - y0) * m.width, (y - y0 + 1) * m.width), y * this.d.width + left);
+    return result;
+  }
+
+  /** Make final every stored column whose drawn columns all lie left of `drawnFinal`, checking each. */
+  private advance(drawnFinal: number): boolean {
+    const { h } = this.t.resampling;
+    while (this.outFinal < this.s.cHi && h.first[this.outFinal]! + h.count[this.outFinal]! <= drawnFinal) {
+      if (!this.s.check(this.outFinal, true)) return false;
+      this.outFinal++;
+    }
+    return true;
+  }
+
+  /** Full-width glyphs whose centre pixels match the page's at this pen cell (resampled-signatures.ts), or undefined to try them all. */
+  private wideShortlist(phaseIndex: PhaseIndex, whole: number): readonly number[] | undefined {
+    const { t } = this;
+    const signatures = t.signatures!;
+    const baseRow = t.y + t.baseline;
+    const em = t.index.fontSize;
+    const cell = t.resampling.alone.patternKey(whole, baseRow);
+    const spot = cell === undefined ? undefined : signatures.spot(whole, baseRow, em);
+    if (!spot) return undefined;
+    const { page } = t.resampling;
+    const at = (o: number, c: number) => page.data[o * page.width + c]!;
+    const key = keyOf(at(spot.rows[0], spot.cols[0]), at(spot.rows[0], spot.cols[1]), at(spot.rows[1], spot.cols[0]), at(spot.rows[1], spot.cols[1]));
+    return signatures.candidates(phaseIndex, cell!, phaseIndex.all, whole, baseRow, em, spot, key);
+  }
+
+  /** The glyph's mask is nowhere darker than the drawn page can be there (darknessBound). */
+  private underBound(g: IndexedGlyph, whole: number): boolean {
+    const m = g.mask;
+    const { bound, drawn } = this.t.resampling;
+    const left = whole + m.left;
+    const top = this.t.y + this.t.baseline + m.top;
+    if (left < 0 || top < 0 || left + m.width > drawn.width || top + m.height > drawn.height) return false;
+    const order = inkOrder(m);
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      const y = (i / m.width) | 0;
+      if (255 - m.gray[i]! > bound[(top + y) * drawn.width + left + i - y * m.width]!) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Quick necessary tests from the glyph's resampled image alone (`img`, placed by `cell`): nowhere darker than the page,
+   * and, where column `next` becomes final with it, dark enough to explain that column's ink
+   * with what is already painted (`known`). Blending adds darkness at most, so both are safe.
+   */
+  private possible(img: AloneImage, cell: AloneCell, pen: number, g: IndexedGlyph, next: number, known: Int16Array): boolean {
+    const { page, h } = this.t.resampling;
+    const slack = this.t.tolerance + 1;
+    const col = img.col + cell.col;
+    const row = img.row + cell.row;
+    const w = img.width;
+    const gray = img.gray;
+    if (gray.length === 0) return false;
+    const dx = img.darkest % w;
+    const dy = (img.darkest - dx) / w;
+    if (gray[img.darkest]! < page.data[(row + dy) * page.width + col + dx]! - slack) return false;
+    for (let y = 0; y < img.height; y++) {
+      const at = (row + y) * page.width + col;
+      for (let x = 0; x < w; x++) if (gray[y * w + x]! < page.data[at + x]! - slack) return false;
+    }
+    if (h.first[next]! + h.count[next]! > glyphCell(this.t.x + pen + g.advance).whole + this.minLeft) return true;
+    const x = next - col;
+    const { oTop, oBot, exactRow } = this.s;
+    for (let o = oTop; o < oBot; o++) {
+      if (!exactRow[o - oTop]) continue;
+      const y = o - row;
+      const own = x >= 0 && x < w && y >= 0 && y < img.height ? 255 - gray[y * w + x]! : 0;
+      if (255 - page.data[o * page.width + next]! - slack > 255 - known[o - oTop]! + own + 1) return false;
+    }
+    return true;
+  }
+}

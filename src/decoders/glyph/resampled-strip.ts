@@ -1,0 +1,155 @@
+/**
+ * The stored pixels one line of a resampled page covers, and ageing's resampler run on the drawn
+ * page for one stored column at a time (resampled-line-reader.ts): which stored rows and columns
+ * the line's glyphs can reach, which rows must agree exactly (those averaging only the line's own
+ * band), and the arithmetic of `resize` repeated to the bit.
+ */
+import type { GraySurface } from '../../../renderers/glyph-atlas.js';
+import type { AxisWeights } from '../onnx/gray-image.js';
+
+export interface StripPage {
+  /** What is known of the drawn page (the lines read so far, painted), at the drawn size. */
+  readonly drawn: GraySurface;
+  /** The stored page's pixels. */
+  readonly page: { readonly width: number; readonly height: number; readonly data: Uint8Array };
+  /** Weights from drawn width to content width, and drawn height to content height. */
+  readonly h: AxisWeights;
+  readonly v: AxisWeights;
+  readonly contentWidth: number;
+  readonly contentHeight: number;
+}
+
+export class ResampledStrip {
+  /** Stored rows of the strip, and which of them must agree exactly (averaging band rows only). */
+  readonly oTop: number;
+  readonly oBot: number;
+  readonly exactRow: Uint8Array;
+  /** Drawn rows the strip averages. */
+  readonly rTop: number;
+  readonly rBot: number;
+  /** Stored columns of the strip, and drawn columns a glyph of this line may touch. */
+  readonly cLo: number;
+  readonly cHi: number;
+  readonly dx0: number;
+  readonly dx1: number;
+  /** The column last resampled, over the strip's drawn rows. */
+  private readonly col: Float64Array;
+  /** Per strip row, the stored values of the column firstUnexplained stopped at. */
+  readonly known: Int16Array;
+  private readonly d: GraySurface;
+
+  /** The line box at the drawn size (whole-pixel start, top row, width), its baseline row and font size. */
+  constructor(
+    private readonly r: StripPage,
+    box: { readonly x: number; readonly y: number; readonly width: number; readonly lineHeight: number },
+    baseRow: number,
+    fontSize: number,
+    private readonly tolerance: number,
+  ) {
+    this.d = r.drawn;
+    const pad = Math.ceil(fontSize) + 2;
+    const gTop = Math.max(0, baseRow - Math.ceil(fontSize * 1.3) - 2);
+    const gBot = Math.min(this.d.height, baseRow + Math.ceil(fontSize * 0.6) + 2);
+    this.dx0 = Math.max(0, box.x - pad);
+    this.dx1 = Math.min(this.d.width, box.x + box.width + pad);
+    const reaches = (w: AxisWeights, o: number, lo: number, hi: number) => w.first[o]! + w.count[o]! > lo && w.first[o]! < hi;
+    let oTop = 0;
+    while (oTop < r.contentHeight && !reaches(r.v, oTop, gTop, gBot)) oTop++;
+    let oBot = oTop;
+    while (oBot < r.contentHeight && reaches(r.v, oBot, gTop, gBot)) oBot++;
+    this.oTop = oTop;
+    this.oBot = oBot;
+    this.exactRow = new Uint8Array(oBot - oTop);
+    let rTop = Infinity;
+    let rBot = -Infinity;
+    for (let o = oTop; o < oBot; o++) {
+      const f = r.v.first[o]!;
+      const n = r.v.count[o]!;
+      rTop = Math.min(rTop, f);
+      rBot = Math.max(rBot, f + n);
+      this.exactRow[o - oTop] = f >= box.y && f + n <= box.y + box.lineHeight ? 1 : 0;
+    }
+    this.rTop = Number.isFinite(rTop) ? rTop : 0;
+    this.rBot = Number.isFinite(rBot) ? rBot : 0;
+    let cLo = 0;
+    while (cLo < r.contentWidth && !reaches(r.h, cLo, this.dx0, this.dx1)) cLo++;
+    let cHi = cLo;
+    while (cHi < r.contentWidth && reaches(r.h, cHi, this.dx0, this.dx1)) cHi++;
+    this.cLo = cLo;
+    this.cHi = cHi;
+    this.col = new Float64Array(Math.max(0, this.rBot - this.rTop));
+    this.known = new Int16Array(Math.max(0, oBot - oTop));
+  }
+
+  /** Whether the strip has rows to match exactly. */
+  get usable(): boolean {
+    return this.oBot > this.oTop && this.cHi > this.cLo && this.exactRow.includes(1);
+  }
+
+  /** The first stored column from the final ones with ink the drawn page does not yet explain, or -1. */
+  firstUnexplained(from: number): number {
+    for (let c = from; c < this.cHi; c++) {
+      this.resample(c);
+      const { page } = this.r;
+      let found = false;
+      for (let o = this.oTop; o < this.oBot; o++) {
+        const v = this.pixel(o);
+        this.known[o - this.oTop] = v;
+        if (this.exactRow[o - this.oTop] && page.data[o * page.width + c]! < v - this.tolerance) found = true;
+      }
+      if (found) return c;
+    }
+    return -1;
+  }
+
+  /**
+   * Column `c` of the drawn page as resampled, against the stored page: never darker (beyond the
+   * tolerance); when `final`, also not lighter in the exact rows.
+   */
+  check(c: number, final: boolean): boolean {
+    this.resample(c);
+    const { page } = this.r;
+    const tol = this.tolerance;
+    for (let o = this.oTop; o < this.oBot; o++) {
+      const d = this.pixel(o) - page.data[o * page.width + c]!;
+      if (d < -tol || (final && d > tol && this.exactRow[o - this.oTop])) return false;
+    }
+    return true;
+  }
+
+  /** The horizontal pass of `resize` for column `c` over the strip's drawn rows, into `col`. */
+  private resample(c: number): void {
+    const { h } = this.r;
+    const f = h.first[c]!;
+    const n = h.count[c]!;
+    const base = c * h.taps;
+    const { data, width } = this.d;
+    for (let r = this.rTop; r < this.rBot; r++) {
+      const row = r * width + f;
+      let acc = 0;
+      for (let k = 0; k < n; k++) acc += h.weights[base + k]! * data[row + k]!;
+      this.col[r - this.rTop] = Math.fround(acc);
+    }
+  }
+
+  /** The vertical pass for stored row `o` of the column in `col`, rounded to 8 bits as ageing stores it. */
+  private pixel(o: number): number {
+    const { v } = this.r;
+    const f = v.first[o]! - this.rTop;
+    const base = o * v.taps;
+    let acc = 0;
+    for (let k = 0, n = v.count[o]!; k < n; k++) acc = Math.fround(acc + v.weights[base + k]! * this.col[f + k]!);
+    return Math.max(0, Math.min(255, Math.round(acc)));
+  }
+
+  /** Ink of the stored page the drawn page does not explain, in the exact rows of columns from `from` to drawn column `drawnTo`. */
+  unexplained(from: number, drawnTo: number): number {
+    const { page, h } = this.r;
+    let sum = 0;
+    for (let c = from; c < this.cHi && h.first[c]! < drawnTo; c++) {
+      this.resample(c);
+      for (let o = this.oTop; o < this.oBot; o++) if (this.exactRow[o - this.oTop]) sum += Math.max(0, this.pixel(o) - page.data[o * page.width + c]!);
+    }
+    return sum;
+  }
+}
