@@ -1,15 +1,21 @@
 /**
  * One holder at a time per named lock on a local store, across processes: a lock file created
- * with O_EXCL holding the owner's pid. A lock whose process is gone is stale and taken over.
+ * with O_EXCL holding the owner's pid. A lock whose process is gone is stale and taken over, and
+ * so is one left without a pid (a crash between creating the file and writing it) once it is
+ * older than a few seconds: the pid is written right after the file is made.
  * Used to serialise compaction and store set-up. Stores on object storage have no shared file
  * system; there, callers must compact from one worker.
  */
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreError } from '../../src/errors.js';
+import { ensureDir } from './ensure-dir.js';
 
 const inProcess = new Map<string, Promise<unknown>>();
+
+/** A lock file without a readable pid this old was left by a crash, not by a holder still writing it. */
+const NO_PID_GRACE_MS = 5_000;
 
 function alive(pid: number): boolean {
   try {
@@ -31,13 +37,19 @@ async function acquire(file: string, what: string, timeoutMs: number): Promise<v
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreError(`Cannot create the ${what} lock '${file}'. Check that the store folder is writable.`, { cause: e });
     }
-    const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-    if (Number.isFinite(owner) && owner !== process.pid && !alive(owner)) {
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text === undefined) continue; // released meanwhile
+    const owner = /^\s*\d+\s*$/.test(text) ? Number.parseInt(text, 10) : Number.NaN;
+    const stale = Number.isFinite(owner)
+      ? owner !== process.pid && !alive(owner)
+      : Date.now() - ((await stat(file).catch(() => undefined))?.mtimeMs ?? Date.now()) > NO_PID_GRACE_MS;
+    if (stale) {
       await rm(file, { force: true });
       continue;
     }
     if (Date.now() > deadline) {
-      throw new StoreError(`Another process (pid ${owner}) has held the ${what} lock '${file}' for over ${timeoutMs / 1000}s. Retry later, or delete the lock file if that process is gone.`);
+      const holder = Number.isFinite(owner) ? `Another process (pid ${owner})` : 'A process that has not written its pid yet';
+      throw new StoreError(`${holder} has held the ${what} lock '${file}' for over ${timeoutMs / 1000}s. Retry later, or delete the lock file if that process is gone.`);
     }
     await sleep(wait);
   }
@@ -50,7 +62,7 @@ export async function withFileLock<T>(dir: string | undefined, name: LockName, f
   const key = `${resolve(dir)}#${name}`;
   const previous = inProcess.get(key) ?? Promise.resolve();
   const run = previous.catch(() => undefined).then(async () => {
-    await mkdir(dir, { recursive: true });
+    await ensureDir(dir);
     const file = join(dir, `.${name}.lock`);
     await acquire(file, name, timeoutMs);
     try {
