@@ -4,12 +4,15 @@
  * written.
  */
 import { z } from 'zod';
-import { parseInput } from '../src/errors.js';
+import { InvalidInputError, parseInput } from '../src/errors.js';
+import { loneSurrogateAt } from '../src/internal/well-formed.js';
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string() }).passthrough();
 const ImagePart = z.object({ type: z.literal('image_url'), image_url: z.union([z.string(), z.object({ url: z.string() }).passthrough()]) }).passthrough();
 const InputTextPart = z.object({ type: z.enum(['input_text', 'output_text']), text: z.string() }).passthrough();
-const OtherPart = z.object({ type: z.string() }).passthrough();
+// Any other part type passes through as a placeholder; a known type with the wrong shape does not.
+const KNOWN_PARTS = ['text', 'input_text', 'output_text', 'image_url'];
+const OtherPart = z.object({ type: z.string().refine((t) => !KNOWN_PARTS.includes(t), 'has the wrong shape for its type: a text part needs { type: "text", text: "..." } with text a string') }).passthrough();
 
 /** An OpenAI chat tool call: `{ type: 'function', function: { name, arguments } }`. */
 const ToolCall = z
@@ -27,7 +30,7 @@ export const ChatMessageSchema = z
       error: (issue) => `unknown role ${JSON.stringify(issue.input)}; use 'system', 'developer', 'user', 'assistant' or 'tool'`,
     }),
     // null (or absent) only on an assistant message that makes tool calls, as OpenAI sends it.
-    content: z.union([z.string(), z.array(z.union([TextPart, InputTextPart, ImagePart, OtherPart])), z.null()], { error: CONTENT_ERROR }).optional(),
+    content: z.union([z.string(), z.array(z.union([TextPart, InputTextPart, ImagePart, OtherPart])).min(1, 'has no parts; pass at least one part, e.g. [{ type: "text", text: "..." }]'), z.null()], { error: CONTENT_ERROR }).optional(),
     tool_calls: z.array(ToolCall).optional(),
     name: z.string().max(256).optional(),
     /** When the message was said: ms since epoch, or an ISO date string. Defaults to now. */
@@ -84,6 +87,13 @@ export function parseMessages(input: unknown, field = 'messages'): NormalizedMes
     const content = messageText(m.content, m.tool_calls);
     if (content.length > MAX_MESSAGE_CHARS) {
       parseInput(z.string().max(MAX_MESSAGE_CHARS, `is ${content.length} characters; the limit is ${MAX_MESSAGE_CHARS}. Split it into several messages`), content, `${field}.${i}.content`);
+    }
+    const broken = loneSurrogateAt(content);
+    if (broken >= 0) {
+      throw new InvalidInputError(`${field}.${i}.content`, `'${field}.${i}.content' holds a lone UTF-16 surrogate at index ${broken} (half of a character, often a cut emoji), which storage would turn into U+FFFD. Remove it or pass text.toWellFormed().`);
+    }
+    if (m.name !== undefined && loneSurrogateAt(m.name) >= 0) {
+      throw new InvalidInputError(`${field}.${i}.name`, `'${field}.${i}.name' holds a lone UTF-16 surrogate, which storage would turn into U+FFFD. Remove it or pass name.toWellFormed().`);
     }
     const createdAt = m.createdAt === undefined ? undefined : typeof m.createdAt === 'number' ? m.createdAt : Date.parse(m.createdAt);
     return { role: m.role, name: m.name ?? '', content, createdAt };

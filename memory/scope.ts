@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError, parseInput } from '../src/errors.js';
+import { loneSurrogateAt } from '../src/internal/well-formed.js';
 import { ANY, type Scope } from './store/store.js';
 
 // Control characters never belong in an id, and NUL cannot be written into a filter literal.
@@ -7,7 +8,9 @@ export const IdSchema = z
   .string({ error: 'must be a string' })
   .min(1, 'must be a non-empty string')
   .max(256, 'must be at most 256 characters')
-  .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), 'must not contain control characters (NUL, tab, newline); remove them');
+  .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), 'must not contain control characters (NUL, tab, newline); remove them')
+  // Storage keeps UTF-8, where a lone surrogate becomes U+FFFD: 'x\ud800' and 'x\udc00' would be one id.
+  .refine((v) => loneSurrogateAt(v) < 0, 'holds a lone UTF-16 surrogate (half of a character, often a cut emoji), which storage would turn into U+FFFD and so share rows with other ids; fix the id');
 
 export const ScopeSchema = z
   .object({ userId: IdSchema.optional(), agentId: IdSchema.optional(), sessionId: IdSchema.optional() }, { error: 'scope must be an object like { userId: "u1" }' })

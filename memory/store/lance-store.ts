@@ -4,11 +4,12 @@
  * scope-filtered with escaped literals only.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { resolve, sep } from 'node:path';
 import type { Connection, Table } from '@lancedb/lancedb';
 import { InvalidInputError, OpticMemError, StoreError } from '../../src/errors.js';
 import { loadLanceDb } from '../../src/internal/lazy.js';
+import { ensureDir } from './ensure-dir.js';
 import { withFileLock } from './file-lock.js';
 import { readOnlyStore } from './read-only-store.js';
 import { addMissingDigests, DIGEST_COLUMN, pngDigest, verifiedPng } from './page-digest.js';
@@ -214,7 +215,10 @@ async function connect(options: LanceStoreOptions): Promise<Connection> {
 export async function openLanceStore(options: LanceStoreOptions): Promise<MemoryStore> {
   if (options.readOnly) return openReadOnly(options);
   if (!isUri(options.uri)) {
-    await mkdir(options.uri, { recursive: true }).catch((cause: NodeJS.ErrnoException) => {
+    // A folder inside a LanceDB table (`store/turns.lance`) would put a store within a store.
+    const table = resolve(options.uri).split(sep).find((part) => part.endsWith('.lance'));
+    if (table) throw new InvalidInputError('path', `'${options.uri}' is inside the LanceDB table folder '${table}'. Pass the store folder that holds it instead.`);
+    await ensureDir(options.uri).catch((cause: NodeJS.ErrnoException) => {
       throw new StoreError(`Cannot use '${options.uri}' as a store folder (${cause.code ?? cause.message}). Pass a folder path that is not a file and is writable.`, { cause });
     });
   }
@@ -232,7 +236,7 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
       }
     };
     const meta = await retry('opening meta', () => open('meta', metaSchema()));
-    const metaRows = (await meta.query().toArray()) as { key: string; value: string }[];
+    const metaRows = (await retry('reading meta', () => meta.query().toArray())) as { key: string; value: string }[];
     const metaOf = (key: string) => metaRows.find((r) => r.key === key)?.value;
     let version = metaOf('schema_version') === undefined ? undefined : Number(metaOf('schema_version'));
     if (version !== undefined && version > SCHEMA_VERSION) {
