@@ -176,7 +176,11 @@ export function planPages(turns: readonly RenderTurn[], options: PlanOptions): P
   if (sizes.length === 0) {
     throw new InvalidInputError('maxSide', `Profile '${profile.name}' offers no canvas with sides <= ${maxSide}px. Raise 'maxSide'.`);
   }
-  const capacity = Math.max(1, Math.floor(ratio * sizes[sizes.length - 1]!.tokens));
+  const largest = sizes[sizes.length - 1]!.tokens;
+  if (ratio * largest < 1) {
+    throw new InvalidInputError('ratio', `A ratio of ${ratio} text tokens per visual token puts less than one text token on the largest ${profile.name} canvas (${largest} visual tokens). Use a ratio of at least ${(1 / largest).toPrecision(2)}; 10 is lossless, 20 forgets.`);
+  }
+  const capacity = Math.max(1, Math.floor(ratio * largest));
   const segments = segmentTurns(turns, tokenizer, capacity);
 
   const pages: PagePlan[] = [];

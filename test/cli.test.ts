@@ -182,6 +182,23 @@ describe('opticmem CLI', () => {
     expect(all.pages.map((p) => [p.id, p.recallCount, p.tier]).sort()).toEqual([['p-daniel', 0, 'lossless'], ['p-maya', 0, 'lossless']]);
   });
 
+  it('bad paths and values are usage or store errors with a one-line reason, never a stack trace or a hang', () => {
+    const cases: { args: string[]; code: number; says: RegExp }[] = [
+      { args: ['render', chat, '--out', join(dir, 'no-such-folder', 'page.png')], code: 2, says: /InvalidInputError: The folder '.*no-such-folder' for --out does not exist/ },
+      { args: ['render', chat, '--out', join(dir, 'tiny.png'), '--ratio', '0.001'], code: 2, says: /InvalidInputError: A ratio of 0.001 text tokens per visual token puts less than one/ },
+      { args: ['render', chat, '--out', join(dir, 'p.png'), '--profile', ''], code: 2, says: /--profile must not be empty/ },
+      { args: ['compress', chat, '--db', join(dir, 'db-two-users', 'turns.lance'), '--user', 'maya'], code: 2, says: /inside the LanceDB table folder 'turns\.lance'/ },
+      { args: ['compress', chat, '--db', '/proc/1/nope', '--user', 'maya'], code: 4, says: /StoreError: .*\/proc\/1\/nope/ },
+    ];
+    for (const c of cases) {
+      const r = cli(c.args, '');
+      expect(r.code, `${c.args.join(' ')}\n${r.stderr}`).toBe(c.code);
+      expect(r.stderr, c.args.join(' ')).toMatch(c.says);
+      expect(r.stderr, c.args.join(' ')).not.toMatch(/\n\s+at /);
+    }
+    expect(existsSync(join(dir, 'no-such-folder'))).toBe(false);
+  });
+
   it('takes a LanceDB URI for --db without making a local folder of it', () => {
     const r = cli(['compress', chat, '--db', 'memory://cli-test', '--user', 'maya', '--json']);
     expect(r.code, r.stderr).toBe(0);

@@ -24,9 +24,19 @@ function positiveNumber(name: string) {
   };
 }
 
+/** A value that must not be empty: `--profile ''` would otherwise fall back to the default unseen. */
+function nonEmpty(name: string, example: string) {
+  return (value: string) => {
+    if (value.trim() === '') throw new InvalidArgumentError(`${name} must not be empty; name one, e.g. ${example}.`);
+    return value;
+  };
+}
+
 export function exitCodeFor(error: unknown): number {
   if (OpticMemError.isInstance(error)) {
     if (error.code === 'invalid_input' || error.code === 'unknown_profile' || error.code === 'invalid_image' || error.code === 'missing_geometry') return EXIT.usage;
+    // A page that cannot be drawn as asked (a ratio no canvas reaches) names the option to change.
+    if (error.code === 'render_failed' && error.field !== undefined) return EXIT.usage;
     if (error.code === 'store_failed') return EXIT.store;
     if (error.code === 'model_load_failed' || error.code === 'decode_failed' || error.code === 'remote_failed') return EXIT.model;
   }
@@ -59,7 +69,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('demo')
     .description('The whole story offline: render a shipped conversation at 10x and 20x and read it back, store it, recall, build a context, age it.')
     .option('--out <dir>', 'folder for the page PNGs and the demo store', 'opticmem-demo')
-    .option('--profile <name>', 'vision-token profile (Tiny keeps the demo under a minute)', 'deepseek-ocr:tiny')
+    .addOption(new Option('--profile <name>', 'vision-token profile (Tiny keeps the demo under a minute)').argParser(nonEmpty('--profile', 'deepseek-ocr:tiny')).default('deepseek-ocr:tiny'))
     .option('--json', 'print JSON instead of a table')
     .action((opts) => run(() => demoCommand(opts))());
 
@@ -69,7 +79,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<file>', "chat file, or '-' for standard input")
     .requiredOption('--out <page.png>', 'output PNG (further pages get -2, -3, ... suffixes)')
     .addOption(new Option('--ratio <n>', 'target text tokens per visual token').argParser(positiveNumber('--ratio')).default(10))
-    .option('--profile <name>', 'vision-token profile', 'deepseek-ocr:base')
+    .addOption(new Option('--profile <name>', 'vision-token profile').argParser(nonEmpty('--profile', 'deepseek-ocr:base')).default('deepseek-ocr:base'))
     .addOption(new Option('--font <font>', 'base font').choices(['sans', 'mono', 'auto']).default('auto'))
     .option('--verify', 'decode each page and re-plan at a lower ratio until --min-fidelity holds')
     .addOption(new Option('--min-fidelity <f>', 'fidelity target for --verify').argParser(positiveNumber('--min-fidelity')))
@@ -96,7 +106,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       .argument('<chat>', "chat file, or '-' for standard input")
       .requiredOption('--db <dir>', 'store folder or LanceDB URI'),
   )
-    .option('--profile <name>', 'vision-token profile for pages', 'deepseek-ocr:base')
+    .addOption(new Option('--profile <name>', 'vision-token profile for pages').argParser(nonEmpty('--profile', 'deepseek-ocr:base')).default('deepseek-ocr:base'))
     .addOption(new Option('--hot-budget <tokens>', 'text tokens kept as hot turns').argParser(positiveNumber('--hot-budget')))
     .option('--json', 'print JSON')
     .action((file, opts) => run(() => compressCommand(file, opts))());
@@ -169,7 +179,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         .description('Serve the store to MCP clients on stdio (tools: remember, recall, forget, stats) until stdin closes or SIGINT/SIGTERM.')
         .requiredOption('--db <dir>', 'store folder or LanceDB URI'),
     )
-      .option('--profile <name>', 'vision-token profile for pages', 'deepseek-ocr:base')
+      .addOption(new Option('--profile <name>', 'vision-token profile for pages').argParser(nonEmpty('--profile', 'deepseek-ocr:base')).default('deepseek-ocr:base'))
       .addOption(new Option('--hot-budget <tokens>', 'text tokens kept as hot turns').argParser(positiveNumber('--hot-budget'))),
   )
     // Loaded on use: the other commands need not load the MCP SDK.

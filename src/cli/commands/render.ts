@@ -1,4 +1,6 @@
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { InvalidInputError } from '../../errors.js';
 import { encode, resolveProfile, type EncodedPage } from '../../codec/codec.js';
 import { createLocalDecoder } from '../../decoders/local-decoder.js';
 import { createO200kTokenizer } from '../../tokens/text-tokenizer.js';
@@ -32,6 +34,10 @@ function estimatePages(turns: readonly RenderTurn[], options: RenderCommandOptio
 }
 
 export async function renderCommand(file: string, options: RenderCommandOptions): Promise<number> {
+  const folder = dirname(resolve(options.out));
+  if (!(await stat(folder).then((s) => s.isDirectory(), () => false))) {
+    throw new InvalidInputError('out', `The folder '${folder}' for --out does not exist. Create it first, or write the pages elsewhere.`);
+  }
   const turns = parseChat(await readInput(file));
   const decoder = options.verify ? createLocalDecoder() : undefined;
   const showBar = !options.json && process.stderr.isTTY === true;
