@@ -5,11 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import type { PageGeometry } from '../renderers/page.js';
 import { decode, encode, resolveProfile } from '../src/codec/codec.js';
 import type { Decoder } from '../src/decoders/decoder.js';
 import { createLocalDecoder } from '../src/decoders/local-decoder.js';
 import type { Embedder } from '../src/embedders/embedder.js';
-import { InvalidInputError, OpticMemError, parseInput, ReadOnlyError, StoreError } from '../src/errors.js';
+import { CorruptPageError, InvalidInputError, OpticMemError, parseInput, ReadOnlyError, StoreError } from '../src/errors.js';
 import { createO200kTokenizer, type TextTokenizer } from '../src/tokens/text-tokenizer.js';
 import type { VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
 import { buildContextMessages, type BuildContextOptions, type BuiltContext } from './context-builder.js';
@@ -138,6 +139,17 @@ export interface RecallOptions {
   readonly mode?: 'fts' | 'vector' | 'hybrid';
   /** Count hits as rehearsals that strengthen their pages. Default true; false only looks (inspection). */
   readonly rehearse?: boolean;
+  /**
+   * Called for each hit left out because its page cannot be read (a damaged image, a failed
+   * checksum): the other hits are still returned. Unset, such pages are left out silently.
+   */
+  readonly onSkippedPage?: (skipped: SkippedPage) => void;
+}
+
+/** A page recall left out, and why. */
+export interface SkippedPage {
+  readonly pageId: string;
+  readonly error: OpticMemError;
 }
 
 export interface RecallHit {
@@ -168,8 +180,23 @@ const RecallSchema = z
     as: z.enum(['text', 'image', 'both']).optional(),
     mode: z.enum(['fts', 'vector', 'hybrid']).optional(),
     rehearse: z.boolean().optional(),
+    onSkippedPage: z.custom<(s: SkippedPage) => void>((v) => typeof v === 'function', 'onSkippedPage must be a function').optional(),
   })
   .strict();
+
+function parseStoredGeometry(json: string): PageGeometry | undefined {
+  try {
+    const g = JSON.parse(json) as PageGeometry;
+    return g && typeof g === 'object' && Array.isArray(g.lines) ? g : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Errors that belong to one page (its image or checksum), which recall skips instead of failing. */
+function pageFault(error: unknown): error is OpticMemError {
+  return CorruptPageError.isInstance(error) || (OpticMemError.isInstance(error) && ['invalid_image', 'missing_geometry', 'decode_failed'].includes(error.code));
+}
 
 const PageIdSchema = z.object({ pageId: z.string({ error: 'must be a page id string; list pages with memory.list(scope)' }).min(1, 'must not be empty') }).strict();
 const PinSchema = z.object({ pinned: z.boolean({ error: 'must be true or false' }) }).strict();
@@ -475,14 +502,38 @@ export class Memory {
     }
     if (!query.trim()) return [];
     const vector = this.#embedder && o.mode !== 'fts' ? (await this.#embed([query]))[0] : undefined;
-    const hits = await this.#store.search(scope, { text: query, ...(vector ? { vector } : {}), k, ...(o.mode ? { mode: o.mode } : {}), withPng: as !== 'text' });
+    const search = { text: query, ...(vector ? { vector } : {}), k, ...(o.mode ? { mode: o.mode } : {}) };
+    const skip = (pageId: string, error: OpticMemError) => o.onSkippedPage?.({ pageId, error });
+    let hits: Awaited<ReturnType<MemoryStore['search']>>;
+    try {
+      hits = await this.#store.search(scope, { ...search, withPng: as !== 'text' });
+    } catch (error) {
+      if (!CorruptPageError.isInstance(error)) throw error;
+      // One damaged image: search again without images and fetch each hit's on its own.
+      hits = [];
+      for (const hit of await this.#store.search(scope, { ...search, withPng: false })) {
+        try {
+          const full = await this.#store.getPage(scope, hit.page.id);
+          if (full) hits.push({ ...hit, page: full });
+        } catch (e) {
+          if (!pageFault(e)) throw e;
+          skip(hit.page.id, e);
+        }
+      }
+    }
     const now = readClock(this.#now);
     const out: RecallHit[] = [];
     const rehearsals: { id: string; update: PageUpdate }[] = [];
     for (const { page, score } of hits) {
       let text: string | undefined;
       if (as !== 'image') {
-        text = await this.textOf(page, scope);
+        try {
+          text = await this.textOf(page, scope);
+        } catch (error) {
+          if (!pageFault(error)) throw error;
+          skip(page.id, error);
+          continue;
+        }
       }
       // A recall is a rehearsal: the curve raises the page's strength and restarts its clock.
       if (o.rehearse !== false) {
@@ -669,7 +720,9 @@ export class Memory {
     if (page.decodedText) return page.decodedText;
     const full = page.png.length > 0 ? page : await this.#store.getPage(scope, page.id);
     if (!full) throw new StoreError(`Page '${page.id}' is gone from the store; it was deleted while being read.`);
-    const text = (await decode(full.png, { decoder: this.#decoderInstance(), geometry: JSON.parse(full.geometry) })).text;
+    // The geometry column copies the PNG's own chunk; without a usable copy the PNG's is read.
+    const geometry = parseStoredGeometry(full.geometry);
+    const text = (await decode(full.png, { decoder: this.#decoderInstance(), ...(geometry ? { geometry } : {}) })).text;
     if (!this.readOnly && options.cache !== false) await this.#store.updatePage(scope, page.id, { decodedText: text, updatedAt: readClock(this.#now) });
     return text;
   }

@@ -130,7 +130,7 @@ describe('page image checksums', () => {
     }
   });
 
-  it('recall with images, export, context and the inspector refuse the altered page by name; its text and deletion still work', async () => {
+  it('recall with images leaves the altered page out and names it; export, context and the inspector refuse it by name; its text and deletion still work', async () => {
     const path = await tempDir();
     const store = await openLanceStore({ uri: path });
     await store.addPages([pageRow('a', 'u', 'User: the alpha ferry leaves at nine.', png(1)), pageRow('b', 'u', 'User: the beta tram leaves at ten.', png(2))]);
@@ -138,8 +138,14 @@ describe('page image checksums', () => {
     await alterImage(path, 'a');
     const memory = await Memory.open({ path, autoCompact: false });
     try {
-      await expectCorrupt(memory.recall('alpha ferry', { scope: u, as: 'image', rehearse: false }), 'a');
-      await expectCorrupt(memory.recall('alpha ferry', { scope: u, as: 'both', rehearse: false }), 'a');
+      for (const as of ['image', 'both'] as const) {
+        const skipped: { pageId: string; error: unknown }[] = [];
+        const hits = await memory.recall('ferry tram', { scope: u, as, rehearse: false, onSkippedPage: (s) => skipped.push(s) });
+        expect(hits.map((h) => h.pageId)).toEqual(['b']);
+        expect(hits[0]!.png).toEqual(png(2));
+        expect(skipped.map((s) => s.pageId)).toEqual(['a']);
+        await expectCorrupt(Promise.reject(skipped[0]!.error), 'a');
+      }
       await expectCorrupt(memory.export(u), 'a');
       await expectCorrupt(memory.get('a', u), 'a');
       await expectCorrupt(memory.buildContext({ scope: u, budgetTokens: 100_000, consumer: 'deepseek-ocr:base' }), 'a');
@@ -150,6 +156,28 @@ describe('page image checksums', () => {
       expect(await deletePage(memory, { user: 'u', id: 'a' })).toEqual({ id: 'a', deleted: true });
       const dump = await memory.export(u);
       expect(dump.pages.map((p) => [p.id, p.pngSha256])).toEqual([['b', sha256(png(2))]]);
+    } finally {
+      await memory.close();
+    }
+  });
+
+  it('a text recall leaves out a page whose image cannot be decoded (no cached text), names it, and serves the rest', async () => {
+    const path = await tempDir();
+    const store = await openLanceStore({ uri: path });
+    // 'a' is found by its search text, but has an image that is not a PNG and, below, no cached text.
+    await store.addPages([{ ...pageRow('a', 'u', 'User: the alpha ferry leaves at nine.'), png: Uint8Array.from([1, 2, 3, 4]) }, pageRow('b', 'u', 'User: the beta ferry leaves at ten.')]);
+    await store.close();
+    const db = await lancedb.connect(path);
+    const table = await db.openTable('pages');
+    await table.update({ where: "id = 'a'", values: { decoded_text: '' } });
+    table.close();
+    db.close();
+    const memory = await Memory.open({ path, autoCompact: false });
+    try {
+      const skipped: { pageId: string; error: { code: string; message: string } }[] = [];
+      const hits = await memory.recall('ferry', { scope: u, k: 5, rehearse: false, onSkippedPage: (s) => skipped.push(s) });
+      expect(hits.map((h) => h.pageId)).toEqual(['b']);
+      expect(skipped.map((s) => [s.pageId, s.error.code])).toEqual([['a', 'invalid_image']]);
     } finally {
       await memory.close();
     }

@@ -173,7 +173,9 @@ export async function recallCommand(query: string, options: RecallCommandOptions
     const scopes = Object.keys(given).length ? [given] : (await memory.store.scopes()).filter((s) => s.pages > 0).map((s) => storedScope(s.scope));
     const all = [];
     // A search from the shell is a look, not a memory being used: it changes nothing unless asked.
-    for (const scope of scopes) all.push(...(await memory.recall(query, { scope, k: options.k, as: 'text', rehearse: options.rehearse === true })));
+    // A page that cannot be read is left out and named; the others are still printed.
+    const onSkippedPage = ({ pageId, error }: { pageId: string; error: Error }) => process.stderr.write(`opticmem: skipped page ${pageId}: ${error.message}\n`);
+    for (const scope of scopes) all.push(...(await memory.recall(query, { scope, k: options.k, as: 'text', rehearse: options.rehearse === true, onSkippedPage })));
     const seen = new Set<string>();
     const hits = all.sort((a, b) => b.score - a.score).filter((h) => !seen.has(h.pageId) && seen.add(h.pageId)).slice(0, options.k);
     if (options.json) printJson({ query, hits });
