@@ -64,6 +64,11 @@ export class GlyphAtlas {
     return (phases[phase] ??= this.draw(role, ch, fontSize, phase));
   }
 
+  /** Give `face` the four phase masks of `ch`, drawn before (a disk cache keyed by everything they depend on). */
+  seed(face: GlyphFace, ch: string, phases: readonly GlyphMask[]): void {
+    if (!face.has(ch)) face.set(ch, [...phases]);
+  }
+
   /** White paper over width x height, and black text of `role` at `fontSize` with no kerning, as pages are drawn. */
   private clear(ctx: SKRSContext2D, width: number, height: number, role: FontRole, fontSize: number): void {
     ctx.fillStyle = '#ffffff';

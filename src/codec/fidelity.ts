@@ -29,6 +29,7 @@ export function editDistance(a: string, b: string): number {
 export function fidelity(decoded: string, reference: string): number {
   const ref = normalizeForFidelity(reference);
   const dec = normalizeForFidelity(decoded);
-  if (ref.length === 0) return dec.length === 0 ? 1 : 0;
+  if (dec === ref) return 1;
+  if (ref.length === 0) return 0;
   return Math.max(0, 1 - editDistance(dec, ref) / ref.length);
 }

@@ -7,6 +7,7 @@
  */
 import type { FontSet } from '../../../renderers/fonts.js';
 import type { GlyphAtlas, GlyphMask } from '../../../renderers/glyph-atlas.js';
+import { maskCacheFile, readMaskCache, writeMaskCache } from '../../../renderers/glyph-mask-cache.js';
 import { GLYPH_TIERS, tierChars, type BaseFont, type CandidateChar, type GlyphTier } from './glyph-set.js';
 
 export interface IndexedGlyph {
@@ -151,6 +152,18 @@ export class GlyphIndex {
     const { atlas, fontSize } = this;
     const byRole = new Map<string, CandidateChar[]>();
     for (const c of chars) (byRole.get(c.role) ?? byRole.set(c.role, []).get(c.role)!).push(c);
+    // Large tiers (thousands of CJK glyphs, seconds of drawing) come from the disk cache when they can.
+    const cacheFiles = new Map<string, string | undefined>();
+    if (tier !== 'common') {
+      for (const [role, list] of byRole) {
+        const font = this.fonts.fonts[role as CandidateChar['role']];
+        const file = maskCacheFile(font.path, font.family, fontSize, list.map((c) => c.ch));
+        const cached = readMaskCache(file, list.map((c) => c.ch));
+        const face = atlas.face(role as CandidateChar['role'], fontSize);
+        if (cached) list.forEach((c, i) => atlas.seed(face, c.ch, cached[i]!));
+        else cacheFiles.set(role, file);
+      }
+    }
     for (let phase = 0; phase < 4; phase++) {
       const index = this.phases[phase]!;
       for (const [role, list] of byRole) {
@@ -160,6 +173,10 @@ export class GlyphIndex {
           index.add({ ch: c.ch, advance, mask: atlas.mask(face, c.role, c.ch, fontSize, phase) });
         }
       }
+    }
+    for (const [role, file] of cacheFiles) {
+      const face = atlas.face(role as CandidateChar['role'], fontSize);
+      writeMaskCache(file, byRole.get(role)!.map((c) => [0, 1, 2, 3].map((p) => atlas.mask(face, c.role, c.ch, fontSize, p))));
     }
   }
 }

@@ -52,6 +52,14 @@ export function readLine(task: LineTask): LineReading | undefined {
   return new LineSearch(task).run();
 }
 
+const scratchBuffers: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
+
+/** Buffer `i` (0 or 1), at least `n` bytes, its first `n` returned; contents are overwritten by the caller. */
+function scratch(i: number, n: number): Uint8Array {
+  if (scratchBuffers[i]!.length < n) scratchBuffers[i] = new Uint8Array(Math.max(n, 2 * scratchBuffers[i]!.length));
+  return scratchBuffers[i]!.subarray(0, n);
+}
+
 class LineSearch {
   private readonly x0: number;
   private readonly y0: number;
@@ -70,6 +78,8 @@ class LineSearch {
   private readonly target: Uint8Array;
   private readonly clipped: boolean;
   private readonly path: { glyph: IndexedGlyph | undefined; pen: number }[] = [];
+  private readonly saves: Uint8Array[] = [];
+  private readonly trieds: Set<IndexedGlyph>[] = [];
   private steps = 0;
   private compares = 0;
 
@@ -88,10 +98,11 @@ class LineSearch {
     this.bandTop = Math.max(0, t.y - this.y0);
     this.bandBottom = Math.min(this.h, t.y + t.lineHeight - this.y0);
     this.clipped = t.x + t.width >= page.width - 1;
-    this.comp = new Uint8Array(this.w * this.h);
+    // One line is searched at a time, so its two windows live in buffers reused across lines.
+    this.comp = scratch(0, this.w * this.h);
     this.surface = { width: this.w, height: this.h, data: this.comp };
     this.minLeft = Math.min(0, ...t.index.phases.map((p) => p.minLeft));
-    this.target = new Uint8Array(this.w * this.h);
+    this.target = scratch(1, this.w * this.h);
     for (let y = 0; y < this.h; y++) {
       const src = (this.y0 + y) * page.width + this.x0;
       this.comp.set(t.painted.subarray(src, src + this.w), y * this.w);
@@ -120,7 +131,9 @@ class LineSearch {
     const phaseIndex = t.index.phases[phase]!;
     const originCol = whole - this.x0;
     if (next !== NO_INK) {
-      const tried = new Set<IndexedGlyph>();
+      const depth = this.path.length;
+      const tried = (this.trieds[depth] ??= new Set<IndexedGlyph>());
+      tried.clear();
       const hashed = t.tolerance === 0 ? this.hashCandidates(phaseIndex, next, originCol) : undefined;
       if (hashed) {
         for (const g of hashed) {
@@ -182,12 +195,14 @@ class LineSearch {
     const after = pen + g.advance;
     const finalTo = Math.min(this.w, Math.max(finalFrom, glyphCell(this.t.x + after).whole - this.x0 + this.minLeft));
     if (!this.fits(m, left, Math.min(left, finalFrom), finalTo)) return false;
-    const saved = this.save(left, right);
+    const y0 = Math.max(0, this.base + m.top);
+    const y1 = Math.min(this.h, this.base + m.top + m.height);
+    const saved = this.save(left, right, y0, y1);
     blendGlyph(this.surface, m, originCol, this.base);
     this.path.push({ glyph: g, pen });
     if (this.search(after, finalTo)) return true;
     this.path.pop();
-    this.restore(saved, left, right);
+    this.restore(saved, left, right, y0, y1);
     return false;
   }
 
@@ -260,18 +275,25 @@ class LineSearch {
     return true;
   }
 
-  private save(from: number, to: number): Uint8Array {
-    const { w, h, comp } = this;
+  /**
+   * Copy columns from..to of rows y0..y1 (what painting a glyph changes) into the buffer of the
+   * current search depth, reused: a line's search tries thousands of glyphs.
+   */
+  private save(from: number, to: number, y0: number, y1: number): Uint8Array {
+    const { w, comp } = this;
     const n = to - from;
-    const out = new Uint8Array(n * h);
-    for (let y = 0; y < h; y++) out.set(comp.subarray(y * w + from, y * w + to), y * n);
+    const depth = this.path.length;
+    let out = this.saves[depth];
+    if (!out || out.length < n * (y1 - y0)) out = this.saves[depth] = new Uint8Array(Math.max(n * (y1 - y0), 64 * this.h));
+    let k = 0;
+    for (let y = y0; y < y1; y++) for (let i = y * w + from, end = y * w + to; i < end; i++) out[k++] = comp[i]!;
     return out;
   }
 
-  private restore(saved: Uint8Array, from: number, to: number): void {
-    const { w, h, comp } = this;
-    const n = to - from;
-    for (let y = 0; y < h; y++) comp.set(saved.subarray(y * n, (y + 1) * n), y * w + from);
+  private restore(saved: Uint8Array, from: number, to: number, y0: number, y1: number): void {
+    const { w, comp } = this;
+    let k = 0;
+    for (let y = y0; y < y1; y++) for (let i = y * w + from, end = y * w + to; i < end; i++) comp[i] = saved[k++]!;
   }
 
 }

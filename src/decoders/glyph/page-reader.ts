@@ -123,8 +123,7 @@ export class PageReader {
     // Resampling is repeated exactly, so an exact page is matched exactly; then within one level
     // (or a noisy page's noise) for lines that found no exact reading.
     const noise = Math.min(paperNoise(page, geometry), this.options.tolerance);
-    const signatures = this.signaturesFor(h, v, plan);
-    const alone = this.aloneFor(h, v, plan);
+    const { alone, signatures } = this.lookupsFor(h, v, plan);
     let pending = plan.lines.map((_, i) => i).filter((i) => plan.lines[i]!.fontSize > 0 && plan.lines[i]!.width > 0);
     for (const tolerance of [...new Set([noise, Math.max(1, noise)])]) {
       if (pending.length === 0) break;
@@ -168,28 +167,17 @@ export class PageReader {
     return reading;
   }
 
-  private readonly alones = new Map<string, AloneGlyphs>();
-  private readonly signatureSets = new Map<string, CenterSignatures>();
+  private readonly lookups = new Map<string, { alone: AloneGlyphs; signatures: CenterSignatures }>();
 
-  private signaturesFor(h: AxisWeights, v: AxisWeights, plan: DrawnGeometry): CenterSignatures {
+  /** Resampled glyph images and CJK signatures, kept per resampling (drawn size to content size) across pages. */
+  private lookupsFor(h: AxisWeights, v: AxisWeights, plan: DrawnGeometry): { alone: AloneGlyphs; signatures: CenterSignatures } {
     const key = `${plan.width}x${plan.height}>${plan.contentWidth}x${plan.contentHeight}`;
-    let set = this.signatureSets.get(key);
-    if (!set) {
-      if (this.signatureSets.size >= 4) this.signatureSets.delete(this.signatureSets.keys().next().value!);
-      this.signatureSets.set(key, (set = new CenterSignatures(h, v, plan.width, plan.height)));
+    let found = this.lookups.get(key);
+    if (!found) {
+      if (this.lookups.size >= 4) this.lookups.delete(this.lookups.keys().next().value!);
+      this.lookups.set(key, (found = { alone: new AloneGlyphs(h, v, plan.width, plan.height), signatures: new CenterSignatures(h, v, plan.width, plan.height) }));
     }
-    return set;
-  }
-
-  /** Resampled glyph images, kept per resampling (drawn size to content size) across pages. */
-  private aloneFor(h: AxisWeights, v: AxisWeights, plan: DrawnGeometry): AloneGlyphs {
-    const key = `${plan.width}x${plan.height}>${plan.contentWidth}x${plan.contentHeight}`;
-    let alone = this.alones.get(key);
-    if (!alone) {
-      if (this.alones.size >= 4) this.alones.delete(this.alones.keys().next().value!);
-      this.alones.set(key, (alone = new AloneGlyphs(h, v, plan.width, plan.height)));
-    }
-    return alone;
+    return found;
   }
 
   private index(box: LineBox, lineHeight: number): GlyphIndex {

@@ -80,14 +80,6 @@ export class AloneGlyphs {
     };
   }
 
-  /** The pen cell's place in the resampling pattern, or undefined when the pattern is too long to cache by. */
-  patternKey(whole: number, baseline: number): number | undefined {
-    const hp = this.hPeriod;
-    const vp = this.vPeriod;
-    if (hp.drawn > MAX_PERIOD || vp.drawn > MAX_PERIOD) return undefined;
-    return (whole - Math.floor(whole / hp.drawn) * hp.drawn) * MAX_PERIOD + (baseline - Math.floor(baseline / vp.drawn) * vp.drawn);
-  }
-
   /** Drawn px ranges whose stored columns and rows all have whole (uncut) filters. */
   private get safe(): { h: [number, number]; v: [number, number] } {
     return (this.safeRanges ??= { h: uncut(this.h, this.drawnWidth), v: uncut(this.v, this.drawnHeight) });
@@ -164,7 +156,7 @@ export function reach(w: AxisWeights, lo: number, hi: number): [number, number] 
   return [a, end];
 }
 
-function period(drawn: number, stored: number): { drawn: number; stored: number } {
+export function period(drawn: number, stored: number): { drawn: number; stored: number } {
   let a = drawn;
   let b = stored;
   while (b) [a, b] = [b, a % b];

@@ -17,9 +17,9 @@
 import { blendGlyph, glyphCell, type GraySurface } from '../../../renderers/glyph-atlas.js';
 import { ResampledStrip, type StripPage } from './resampled-strip.js';
 import type { GlyphIndex, IndexedGlyph, PhaseIndex } from './glyph-index.js';
-import { keyOf, type CenterSignatures } from './resampled-signatures.js';
+import type { CenterSignatures } from './resampled-signatures.js';
 import { inkOrder, type AloneCell, type AloneGlyphs, type AloneImage } from './resampled-glyphs.js';
-import type { LineReading } from './line-reader.js';
+import type { LineReading, LineTask } from './line-reader.js';
 
 /** How a drawn page became the stored one (`resize` to the content size, top left of the canvas), with the page's shared look-ups. */
 export interface Resampling extends StripPage {
@@ -29,18 +29,9 @@ export interface Resampling extends StripPage {
   readonly bound: Float32Array;
 }
 
-export interface ResampledLineTask {
+/** A line as line-reader.ts takes it, its box at the drawn size, on a resampled page. */
+export interface ResampledLineTask extends Omit<LineTask, 'page' | 'painted'> {
   readonly resampling: Resampling;
-  /** The line box at the drawn size: whole-pixel start, top row, width, line height, baseline below the top. */
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly lineHeight: number;
-  readonly baseline: number;
-  readonly index: GlyphIndex;
-  readonly space: number;
-  readonly tolerance: number;
-  readonly budget: number;
   /**
    * Find full-width glyphs by their centre pixels instead of trying them all (exact pages: the
    * look-up needs the page's values to be the resampler's own).
@@ -236,16 +227,7 @@ class ResampledSearch {
   /** Full-width glyphs whose centre pixels match the page's at this pen cell (resampled-signatures.ts), or undefined to try them all. */
   private wideShortlist(phaseIndex: PhaseIndex, whole: number): readonly number[] | undefined {
     const { t } = this;
-    const signatures = t.signatures!;
-    const baseRow = t.y + t.baseline;
-    const em = t.index.fontSize;
-    const cell = t.resampling.alone.patternKey(whole, baseRow);
-    const spot = cell === undefined ? undefined : signatures.spot(whole, baseRow, em);
-    if (!spot) return undefined;
-    const { page } = t.resampling;
-    const at = (o: number, c: number) => page.data[o * page.width + c]!;
-    const key = keyOf(at(spot.rows[0], spot.cols[0]), at(spot.rows[0], spot.cols[1]), at(spot.rows[1], spot.cols[0]), at(spot.rows[1], spot.cols[1]));
-    return signatures.candidates(phaseIndex, cell!, phaseIndex.all, whole, baseRow, em, spot, key);
+    return t.signatures!.shortlist(phaseIndex, phaseIndex.all, whole, t.y + t.baseline, t.index.fontSize, t.resampling.page);
   }
 
   /** The glyph's mask is nowhere darker than the drawn page can be there (darknessBound). */

@@ -9,6 +9,18 @@
 import type { GlyphMask } from '../../../renderers/glyph-atlas.js';
 import type { AxisWeights } from '../onnx/gray-image.js';
 import type { IndexedGlyph } from './glyph-index.js';
+import { period } from './resampled-glyphs.js';
+
+interface Table {
+  done: number;
+  readonly byKey: Map<number, number[]>;
+  /** The four pixels, relative to the pattern's repetition the table was made at. */
+  readonly cols: readonly [number, number];
+  readonly rows: readonly [number, number];
+}
+
+/** Patterns longer than this are not looked up by (a resampling with no short repeating pattern). */
+const MAX_PERIOD = 64;
 
 /** Four stored pixels, relative to the pen cell's whole pixel and baseline row mapped to stored space. */
 export interface SignatureSpot {
@@ -17,44 +29,46 @@ export interface SignatureSpot {
 }
 
 export class CenterSignatures {
-  private readonly cache = new WeakMap<object, Map<number, { done: number; byKey: Map<number, number[]> }>>();
+  private readonly cache = new WeakMap<object, Map<number, Table>>();
+  private readonly hp: { readonly drawn: number; readonly stored: number };
+  private readonly vp: { readonly drawn: number; readonly stored: number };
 
   constructor(
     private readonly h: AxisWeights,
     private readonly v: AxisWeights,
     private readonly drawnWidth: number,
     private readonly drawnHeight: number,
-  ) {}
-
-  /**
-   * The stored pixels sampled for a pen at drawn (`whole`, `baseline`) and an em of `em` px, or
-   * undefined where their taps would reach outside the em box (too small a size) or the page.
-   */
-  spot(whole: number, baseline: number, em: number): SignatureSpot | undefined {
-    const { h, v } = this;
-    const inside = (w: AxisWeights, o: number, lo: number, hi: number) => o >= 0 && o < w.first.length && w.first[o]! >= lo && w.first[o]! + w.count[o]! <= hi;
-    const nearest = (w: AxisWeights, drawn: number, size: number) => Math.floor((drawn * w.first.length) / size);
-    const c0 = nearest(h, whole + em * 0.38, this.drawnWidth);
-    const c1 = nearest(h, whole + em * 0.62, this.drawnWidth);
-    const r0 = nearest(v, baseline - em * 0.6, this.drawnHeight);
-    const r1 = nearest(v, baseline - em * 0.3, this.drawnHeight);
-    const lo = whole + 1;
-    const hi = whole + Math.floor(em) - 1;
-    if (c0 === c1 || r0 === r1) return undefined;
-    if (![c0, c1].every((c) => inside(h, c, lo, hi)) || ![r0, r1].every((r) => inside(v, r, baseline - Math.floor(em), baseline + 1))) return undefined;
-    return { cols: [c0, c1], rows: [r0, r1] };
+  ) {
+    this.hp = period(drawnWidth, h.first.length);
+    this.vp = period(drawnHeight, v.first.length);
   }
 
   /**
-   * Indices (into `glyphs`) of the full-width glyphs whose four values at `spot` are `key`
-   * (see keyOf). `owner` and `cell` name the cache entry: one phase of one glyph index, and the
-   * pen's position in the resampling pattern (the spot relative to the pen is the same there).
+   * Indices (into `glyphs`, the glyphs of `owner`: one phase of one glyph index) of the
+   * full-width glyphs whose four centre pixels, with the pen at drawn (`whole`, `baseline`) and
+   * an em of `em` px, equal the stored page's there; undefined where no look-up can be made
+   * (a resampling with no short repeating pattern, or an em too small for the four pixels).
    */
-  candidates(owner: object, cell: number, glyphs: readonly IndexedGlyph[], whole: number, baseline: number, em: number, spot: SignatureSpot, key: number): readonly number[] {
+  shortlist(owner: object, glyphs: readonly IndexedGlyph[], whole: number, baseline: number, em: number, page: { readonly width: number; readonly data: Uint8Array }): readonly number[] | undefined {
+    const { hp, vp } = this;
+    if (hp.drawn > MAX_PERIOD || vp.drawn > MAX_PERIOD) return undefined;
+    const hq = Math.floor(whole / hp.drawn);
+    const vq = Math.floor(baseline / vp.drawn);
+    const cell = (whole - hq * hp.drawn) * MAX_PERIOD + (baseline - vq * vp.drawn);
     let byCell = this.cache.get(owner);
     if (!byCell) this.cache.set(owner, (byCell = new Map()));
     let table = byCell.get(cell);
-    if (!table) byCell.set(cell, (table = { done: 0, byKey: new Map() }));
+    if (!table) {
+      // The four pixels are chosen once per place in the pattern and shifted with it, so a
+      // table's values are those of the same pixels wherever the pattern repeats.
+      const spot = this.spot(whole, baseline, em);
+      if (!spot) return undefined;
+      table = { done: 0, byKey: new Map(), cols: [spot.cols[0] - hq * hp.stored, spot.cols[1] - hq * hp.stored], rows: [spot.rows[0] - vq * vp.stored, spot.rows[1] - vq * vp.stored] };
+      byCell.set(cell, table);
+    }
+    const cols = [table.cols[0] + hq * hp.stored, table.cols[1] + hq * hp.stored] as const;
+    const rows = [table.rows[0] + vq * vp.stored, table.rows[1] + vq * vp.stored] as const;
+    if (cols[1] >= this.h.first.length || rows[1] >= this.v.first.length || cols[0] < 0 || rows[0] < 0) return undefined;
     // Glyphs loaded since the table was made (a later tier) are added to it.
     for (let i = table.done; i < glyphs.length; i++) {
       const g = glyphs[i]!;
@@ -62,13 +76,32 @@ export class CenterSignatures {
       const m = g.mask;
       const left = whole + m.left;
       const top = baseline + m.top;
-      const k = keyOf(this.pixel(m, left, top, spot.rows[0], spot.cols[0]), this.pixel(m, left, top, spot.rows[0], spot.cols[1]), this.pixel(m, left, top, spot.rows[1], spot.cols[0]), this.pixel(m, left, top, spot.rows[1], spot.cols[1]));
+      const k = keyOf(this.pixel(m, left, top, rows[0], cols[0]), this.pixel(m, left, top, rows[0], cols[1]), this.pixel(m, left, top, rows[1], cols[0]), this.pixel(m, left, top, rows[1], cols[1]));
       const list = table.byKey.get(k);
       if (list) list.push(i);
       else table.byKey.set(k, [i]);
     }
     table.done = glyphs.length;
-    return table.byKey.get(key) ?? [];
+    const at = (o: number, c: number) => page.data[o * page.width + c]!;
+    return table.byKey.get(keyOf(at(rows[0], cols[0]), at(rows[0], cols[1]), at(rows[1], cols[0]), at(rows[1], cols[1]))) ?? [];
+  }
+
+  /** Four stored pixels near the middle of the em box whose taps stay inside it, or undefined. */
+  private spot(whole: number, baseline: number, em: number): SignatureSpot | undefined {
+    const { h, v } = this;
+    const inside = (w: AxisWeights, size: number, lo: number, hi: number): number[] => {
+      const out: number[] = [];
+      const n = w.first.length;
+      for (let o = Math.max(0, Math.floor((lo * n) / size) - 1); o < n && w.first[o]! < hi; o++) if (w.first[o]! >= lo && w.first[o]! + w.count[o]! <= hi) out.push(o);
+      return out;
+    };
+    const cols = inside(h, this.drawnWidth, whole + 1, whole + Math.floor(em) - 1);
+    const rows = inside(v, this.drawnHeight, baseline - Math.floor(em), baseline + 1);
+    if (cols.length < 2 || rows.length === 0) return undefined;
+    // The two columns furthest apart, and the rows nearest 0.6 and 0.3 em above the baseline.
+    const centre = (o: number) => v.first[o]! + v.count[o]! / 2;
+    const near = (target: number) => rows.reduce((best, o) => (Math.abs(centre(o) - target) < Math.abs(centre(best) - target) ? o : best));
+    return { cols: [cols[0]!, cols[cols.length - 1]!], rows: [near(baseline - em * 0.6), near(baseline - em * 0.3)] };
   }
 
   /** Stored pixel (o, c) of mask `m` alone, its left column at drawn `left` and top row at `top`. */
