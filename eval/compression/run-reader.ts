@@ -1,4 +1,4 @@
-/** `npm run eval:reader [-- --quick] [--modes base,small] [--pages N]`: see reader-benchmark.ts. */
+/** `npm run eval:reader [-- --quick] [--modes base,small] [--pages N] [--name FILE]`: see reader-benchmark.ts. */
 import { runReaderBenchmark } from './reader-benchmark.js';
 
 const argv = process.argv.slice(2);
@@ -14,5 +14,5 @@ await runReaderBenchmark({
   ratios: quick ? [10, 20] : [10, 20, 25],
   modelPages: quick ? 1 : 2,
   outDir: 'eval/results',
-  name: quick ? 'reader-quick' : 'reader',
+  name: flag('--name') ?? (quick ? 'reader-quick' : 'reader'),
 });
