@@ -26,6 +26,8 @@ export interface AgedBenchmarkOptions {
   readonly modelPages: number;
   readonly drawn: readonly { readonly profile: string; readonly ratio: number }[];
   readonly steps: readonly number[];
+  /** Sources to run (default: every source of ../shared/data). */
+  readonly sources?: readonly string[];
   readonly outDir: string;
   readonly name: string;
   readonly log?: (line: string) => void;
@@ -101,7 +103,7 @@ export async function runAgedBenchmark(options: AgedBenchmarkOptions): Promise<A
   const glyph = createGlyphDecoder();
   const model = createOnnxDecoder();
   try {
-    for (const source of SOURCES) {
+    for (const source of SOURCES.filter((s) => !options.sources || options.sources.includes(s.name))) {
       const turns = await sourceTurns(source.name, source.lang === 'en' ? 900_000 : 400_000);
       if (turns.length === 0) {
         log(`${source.name}: not in ../shared/data, skipped`);

@@ -1,4 +1,4 @@
-/** `npm run eval:aged [-- --quick] [--pages N] [--model-pages N]`: see aged-benchmark.ts. */
+/** `npm run eval:aged [-- --quick] [--pages N] [--model-pages N] [--sources kdconv,oasst] [--name FILE]`: see aged-benchmark.ts. */
 import { runAgedBenchmark } from './aged-benchmark.js';
 
 const argv = process.argv.slice(2);
@@ -19,6 +19,7 @@ await runAgedBenchmark({
         { profile: 'deepseek-ocr:base', ratio: 20 },
       ],
   steps: [15, 20, 30],
+  ...(flag('--sources') ? { sources: flag('--sources')!.split(',') } : {}),
   outDir: 'eval/results',
-  name: quick ? 'aged-quick' : 'aged',
+  name: flag('--name') ?? (quick ? 'aged-quick' : 'aged'),
 });
