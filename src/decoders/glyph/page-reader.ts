@@ -17,6 +17,7 @@ import { readResampledLine, type ResampledLineReading, type Resampling } from '.
 import { drawnGeometry, type DrawnGeometry } from './resampled-geometry.js';
 import { AloneGlyphs, darknessBound } from './resampled-glyphs.js';
 import { CenterSignatures } from './resampled-signatures.js';
+import { ResamplingPattern } from './resampling-pattern.js';
 
 export interface ReadLineResult {
   readonly text: string;
@@ -175,7 +176,8 @@ export class PageReader {
     let found = this.lookups.get(key);
     if (!found) {
       if (this.lookups.size >= 4) this.lookups.delete(this.lookups.keys().next().value!);
-      this.lookups.set(key, (found = { alone: new AloneGlyphs(h, v, plan.width, plan.height), signatures: new CenterSignatures(h, v, plan.width, plan.height) }));
+      const pattern = new ResamplingPattern(h, v, plan.width, plan.height);
+      this.lookups.set(key, (found = { alone: new AloneGlyphs(pattern), signatures: new CenterSignatures(pattern) }));
     }
     return found;
   }

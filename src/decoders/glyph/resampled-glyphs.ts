@@ -3,12 +3,13 @@
  * resamples: what one glyph can do to the stored pixels. Blending only darkens and the
  * resampler's weights are not negative, so a stored pixel is never lighter than a glyph's own
  * contribution allows: a candidate whose resampled image is darker than the page anywhere is
- * wrong whatever its neighbours are. The resampling pattern repeats every `period` drawn pixels
+ * wrong whatever its neighbours are. The resampling pattern repeats every few drawn pixels
  * (1024 px to 640 px: 5 stored columns every 8 drawn ones), so each glyph is resampled once per
  * phase of that pattern and looked up after.
  */
 import type { GlyphMask } from '../../../renderers/glyph-atlas.js';
 import type { AxisWeights } from '../onnx/gray-image.js';
+import type { ResamplingPattern } from './resampling-pattern.js';
 
 export interface AloneImage {
   /** First stored column and row the glyph reaches, relative to the pen cell's (`AloneCell`). */
@@ -30,22 +31,14 @@ export interface AloneCell {
   image(i: number, m: GlyphMask): AloneImage;
 }
 
-/** Patterns longer than this are not cached (a resampling between sizes with no small common divisor). */
-const MAX_PERIOD = 64;
-
 export class AloneGlyphs {
   private readonly cache = new WeakMap<object, Map<number, AloneImage[]>>();
-  private readonly hPeriod: { readonly drawn: number; readonly stored: number };
-  private readonly vPeriod: { readonly drawn: number; readonly stored: number };
+  private readonly h: AxisWeights;
+  private readonly v: AxisWeights;
 
-  constructor(
-    private readonly h: AxisWeights,
-    private readonly v: AxisWeights,
-    private readonly drawnWidth: number,
-    private readonly drawnHeight: number,
-  ) {
-    this.hPeriod = period(drawnWidth, h.first.length);
-    this.vPeriod = period(drawnHeight, v.first.length);
+  constructor(private readonly pattern: ResamplingPattern) {
+    this.h = pattern.h;
+    this.v = pattern.v;
   }
 
   /**
@@ -53,18 +46,13 @@ export class AloneGlyphs {
    * with the pen at drawn column `whole` and the baseline at drawn row `baseline`.
    */
   cell(owner: object, whole: number, baseline: number): AloneCell {
-    const hp = this.hPeriod;
-    const vp = this.vPeriod;
-    if (hp.drawn > MAX_PERIOD || vp.drawn > MAX_PERIOD) return { col: 0, row: 0, image: (_i, m) => this.make(m, whole, baseline, 0, 0) };
-    const hq = Math.floor(whole / hp.drawn);
-    const vq = Math.floor(baseline / vp.drawn);
-    const key = (whole - hq * hp.drawn) * MAX_PERIOD + (baseline - vq * vp.drawn);
+    const place = this.pattern.place(whole, baseline);
+    if (!place) return { col: 0, row: 0, image: (_i, m) => this.make(m, whole, baseline, 0, 0) };
+    const { cell, col, row } = place;
     let byKey = this.cache.get(owner);
     if (!byKey) this.cache.set(owner, (byKey = new Map()));
-    let slots = byKey.get(key);
-    if (!slots) byKey.set(key, (slots = []));
-    const col = hq * hp.stored;
-    const row = vq * vp.stored;
+    let slots = byKey.get(cell);
+    if (!slots) byKey.set(cell, (slots = []));
     const list = slots;
     const { h, v } = this.safe;
     return {
@@ -82,7 +70,7 @@ export class AloneGlyphs {
 
   /** Drawn px ranges whose stored columns and rows all have whole (uncut) filters. */
   private get safe(): { h: [number, number]; v: [number, number] } {
-    return (this.safeRanges ??= { h: uncut(this.h, this.drawnWidth), v: uncut(this.v, this.drawnHeight) });
+    return (this.safeRanges ??= { h: uncut(this.h, this.pattern.drawnWidth), v: uncut(this.v, this.pattern.drawnHeight) });
   }
 
   private safeRanges: { h: [number, number]; v: [number, number] } | undefined;
@@ -154,13 +142,6 @@ export function reach(w: AxisWeights, lo: number, hi: number): [number, number] 
   let end = a;
   while (end < n && w.first[end]! < hi) end++;
   return [a, end];
-}
-
-export function period(drawn: number, stored: number): { drawn: number; stored: number } {
-  let a = drawn;
-  let b = stored;
-  while (b) [a, b] = [b, a % b];
-  return { drawn: drawn / a, stored: stored / a };
 }
 
 /**

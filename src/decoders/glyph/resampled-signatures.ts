@@ -9,7 +9,7 @@
 import type { GlyphMask } from '../../../renderers/glyph-atlas.js';
 import type { AxisWeights } from '../onnx/gray-image.js';
 import type { IndexedGlyph } from './glyph-index.js';
-import { period } from './resampled-glyphs.js';
+import type { ResamplingPattern } from './resampling-pattern.js';
 
 interface Table {
   done: number;
@@ -19,8 +19,6 @@ interface Table {
   readonly rows: readonly [number, number];
 }
 
-/** Patterns longer than this are not looked up by (a resampling with no short repeating pattern). */
-const MAX_PERIOD = 64;
 
 /** Four stored pixels, relative to the pen cell's whole pixel and baseline row mapped to stored space. */
 export interface SignatureSpot {
@@ -30,17 +28,12 @@ export interface SignatureSpot {
 
 export class CenterSignatures {
   private readonly cache = new WeakMap<object, Map<number, Table>>();
-  private readonly hp: { readonly drawn: number; readonly stored: number };
-  private readonly vp: { readonly drawn: number; readonly stored: number };
+  private readonly h: AxisWeights;
+  private readonly v: AxisWeights;
 
-  constructor(
-    private readonly h: AxisWeights,
-    private readonly v: AxisWeights,
-    private readonly drawnWidth: number,
-    private readonly drawnHeight: number,
-  ) {
-    this.hp = period(drawnWidth, h.first.length);
-    this.vp = period(drawnHeight, v.first.length);
+  constructor(private readonly pattern: ResamplingPattern) {
+    this.h = pattern.h;
+    this.v = pattern.v;
   }
 
   /**
@@ -50,11 +43,9 @@ export class CenterSignatures {
    * (a resampling with no short repeating pattern, or an em too small for the four pixels).
    */
   shortlist(owner: object, glyphs: readonly IndexedGlyph[], whole: number, baseline: number, em: number, page: { readonly width: number; readonly data: Uint8Array }): readonly number[] | undefined {
-    const { hp, vp } = this;
-    if (hp.drawn > MAX_PERIOD || vp.drawn > MAX_PERIOD) return undefined;
-    const hq = Math.floor(whole / hp.drawn);
-    const vq = Math.floor(baseline / vp.drawn);
-    const cell = (whole - hq * hp.drawn) * MAX_PERIOD + (baseline - vq * vp.drawn);
+    const place = this.pattern.place(whole, baseline);
+    if (!place) return undefined;
+    const { cell, col, row } = place;
     let byCell = this.cache.get(owner);
     if (!byCell) this.cache.set(owner, (byCell = new Map()));
     let table = byCell.get(cell);
@@ -63,11 +54,11 @@ export class CenterSignatures {
       // table's values are those of the same pixels wherever the pattern repeats.
       const spot = this.spot(whole, baseline, em);
       if (!spot) return undefined;
-      table = { done: 0, byKey: new Map(), cols: [spot.cols[0] - hq * hp.stored, spot.cols[1] - hq * hp.stored], rows: [spot.rows[0] - vq * vp.stored, spot.rows[1] - vq * vp.stored] };
+      table = { done: 0, byKey: new Map(), cols: [spot.cols[0] - col, spot.cols[1] - col], rows: [spot.rows[0] - row, spot.rows[1] - row] };
       byCell.set(cell, table);
     }
-    const cols = [table.cols[0] + hq * hp.stored, table.cols[1] + hq * hp.stored] as const;
-    const rows = [table.rows[0] + vq * vp.stored, table.rows[1] + vq * vp.stored] as const;
+    const cols = [table.cols[0] + col, table.cols[1] + col] as const;
+    const rows = [table.rows[0] + row, table.rows[1] + row] as const;
     if (cols[1] >= this.h.first.length || rows[1] >= this.v.first.length || cols[0] < 0 || rows[0] < 0) return undefined;
     // Glyphs loaded since the table was made (a later tier) are added to it.
     for (let i = table.done; i < glyphs.length; i++) {
@@ -95,8 +86,8 @@ export class CenterSignatures {
       for (let o = Math.max(0, Math.floor((lo * n) / size) - 1); o < n && w.first[o]! < hi; o++) if (w.first[o]! >= lo && w.first[o]! + w.count[o]! <= hi) out.push(o);
       return out;
     };
-    const cols = inside(h, this.drawnWidth, whole + 1, whole + Math.floor(em) - 1);
-    const rows = inside(v, this.drawnHeight, baseline - Math.floor(em), baseline + 1);
+    const cols = inside(h, this.pattern.drawnWidth, whole + 1, whole + Math.floor(em) - 1);
+    const rows = inside(v, this.pattern.drawnHeight, baseline - Math.floor(em), baseline + 1);
     if (cols.length < 2 || rows.length === 0) return undefined;
     // The two columns furthest apart, and the rows nearest 0.6 and 0.3 em above the baseline.
     const centre = (o: number) => v.first[o]! + v.count[o]! / 2;
