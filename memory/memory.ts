@@ -13,6 +13,7 @@ import type { Embedder } from '../src/embedders/embedder.js';
 import { CorruptPageError, InvalidInputError, OpticMemError, parseInput, ReadOnlyError, StoreError } from '../src/errors.js';
 import { createO200kTokenizer, type TextTokenizer } from '../src/tokens/text-tokenizer.js';
 import type { VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
+import { legibilityOf, parseLegibility, type Legibility, type LegibilityInput } from '../src/tokens/legibility.js';
 import { buildContextMessages, type BuildContextOptions, type BuiltContext } from './context-builder.js';
 import { withFileLock } from './store/file-lock.js';
 import { parseMessages, type ChatMessage } from './messages.js';
@@ -28,6 +29,8 @@ import { checkLadderProfile, compactionProfile, recordForgettingPolicy, resolveF
 import { parseLadder, type Ladder } from './ladder.js';
 import type { RetentionCurve } from './retention.js';
 import { readOnlyStore } from './store/read-only-store.js';
+import { ConsumerPages } from './consumer-pages.js';
+import { parseRecallTurnsOptions, searchTurns, withNeighbours, type RecallTurnsOptions, type TurnHit } from './turn-recall.js';
 
 export interface MemoryOptions {
   /** Local folder for the LanceDB store. Default './.opticmem'. */
@@ -71,6 +74,13 @@ export interface MemoryOptions {
    * write throws a ReadOnlyError. Default false.
    */
   readonly readOnly?: boolean;
+  /**
+   * Legibility floors that replace the built-in ones: presets written by `opticmem calibrate`
+   * (JSON files, parsed) or `{ profile, minGlyphPx }` entries. Compaction plans pages no smaller
+   * than the floor of the profile they are planned for, and `buildContext` draws a page again
+   * for a consumer whose floor its glyphs fall below.
+   */
+  readonly legibility?: LegibilityInput;
 }
 
 const OptionsSchema = z
@@ -94,6 +104,7 @@ const OptionsSchema = z
       .strict()
       .optional(),
     readOnly: z.boolean().optional(),
+    legibility: z.unknown().optional(),
   })
   .strict()
   .refine((o) => !(o.path && o.uri), { message: "pass either 'path' or 'uri', not both", path: ['uri'] });
@@ -224,14 +235,28 @@ export class Memory {
   readonly readOnly: boolean;
   readonly #policy: ForgettingPolicy;
   readonly #compactionProfile: VisionTokenProfile;
+  readonly #legibility: ReadonlyMap<string, Legibility>;
+  /** Pages drawn again for consumers whose legibility floor the stored ones miss. */
+  readonly #consumerPages: ConsumerPages;
   #seq = 0;
   #closed = false;
 
-  private constructor(store: MemoryStore, o: MemoryOptions, tiers: Tiers, lockDir: string | undefined, remote: boolean, policy: ForgettingPolicy, profile: VisionTokenProfile) {
+  private constructor(
+    store: MemoryStore,
+    o: MemoryOptions,
+    tiers: Tiers,
+    lockDir: string | undefined,
+    remote: boolean,
+    policy: ForgettingPolicy,
+    profile: VisionTokenProfile,
+    legibility: ReadonlyMap<string, Legibility>,
+  ) {
+    this.#legibility = legibility;
     this.#store = store;
     this.tiers = tiers;
     this.profile = profile;
     this.tokenizer = o.tokenizer ?? createO200kTokenizer();
+    this.#consumerPages = new ConsumerPages(this.tokenizer);
     this.#decoder = o.decoder;
     this.#ownsDecoder = o.decoder === undefined;
     this.#embedder = o.embedder;
@@ -251,6 +276,8 @@ export class Memory {
     const tiers = parseInput(TiersSchema, o.tiers ?? {}, 'tiers');
     // What can be refused is checked before a folder or table is created.
     const profile = resolveProfile(o.profile);
+    const legibility = o.legibility === undefined ? new Map<string, Legibility>() : parseLegibility(o.legibility, 'legibility');
+    for (const name of legibility.keys()) resolveProfile(name); // an unknown profile is refused by name
     if (typeof o.forgetting?.ladder === 'object') parseLadder(o.forgetting.ladder);
     const local = !o.uri || !/^[a-z][a-z0-9+.-]*:\/\//i.test(o.uri);
     const location = o.uri ?? o.path ?? '.opticmem';
@@ -267,13 +294,18 @@ export class Memory {
     try {
       const policy = await resolveForgettingPolicy(store, o.forgetting);
       checkLadderProfile(policy.ladder, profile);
-      const memory = new Memory(store, o, tiers, local && !o.store ? location : undefined, !local, policy, profile);
+      const memory = new Memory(store, o, tiers, local && !o.store ? location : undefined, !local, policy, profile, legibility);
       if (!readOnly) await memory.#recover();
       return memory;
     } catch (error) {
       if (!o.store) await store.close();
       throw error;
     }
+  }
+
+  /** The legibility floor this memory applies to `profile`'s model: a preset or override given to `open`, else the default. */
+  legibilityOf(profile: string | VisionTokenProfile): Legibility {
+    return legibilityOf(resolveProfile(profile), this.#legibility);
   }
 
   get store(): MemoryStore {
@@ -428,6 +460,8 @@ export class Memory {
         // The memory's profile, or on a mode ladder its first mode (see compactionProfile).
         profile: this.#compactionProfile,
         tokenizer: this.tokenizer,
+        // Lossless pages stay legible to the model they are planned for.
+        minGlyphPx: this.legibilityOf(this.#compactionProfile).minGlyphPx,
         verify: { decoder: this.#decoderInstance(), minFidelity: this.tiers.lossless.minFidelity },
         onPage: (_, i) => onPage?.(i + 1),
       },
@@ -521,9 +555,8 @@ export class Memory {
         }
       }
     }
-    const now = readClock(this.#now);
     const out: RecallHit[] = [];
-    const rehearsals: { id: string; update: PageUpdate }[] = [];
+    const rehearsed: PageRow[] = [];
     for (const { page, score } of hits) {
       let text: string | undefined;
       if (as !== 'image') {
@@ -535,19 +568,7 @@ export class Memory {
           continue;
         }
       }
-      // A recall is a rehearsal: the curve raises the page's strength and restarts its clock.
-      if (o.rehearse !== false) {
-        const elapsedDays = Math.max(0, now - Math.max(page.lastRecalledAt, page.endTime)) / DAY_MS;
-        rehearsals.push({
-          id: page.id,
-          update: {
-            strength: this.curve.strengthen(elapsedDays, { strength: page.strength, importance: page.importance }),
-            recallCount: page.recallCount + 1,
-            lastRecalledAt: now,
-            updatedAt: now,
-          },
-        });
-      }
+      rehearsed.push(page);
       out.push({
         pageId: page.id,
         score,
@@ -561,16 +582,63 @@ export class Memory {
         ...(as !== 'text' ? { png: page.png } : {}),
       });
     }
-    // One commit for all hits keeps recall fast and the table from fragmenting.
+    if (o.rehearse !== false) await this.#rehearse(scope, rehearsed);
+    return out;
+  }
+
+  /**
+   * A recall is a rehearsal: the curve raises each page's strength and restarts its clock. One
+   * commit for all pages keeps recall fast and the table from fragmenting.
+   */
+  async #rehearse(scope: Scope, pages: readonly Pick<PageRow, 'id' | 'lastRecalledAt' | 'endTime' | 'strength' | 'importance' | 'recallCount'>[]): Promise<void> {
+    const now = readClock(this.#now);
+    const rehearsals = pages.map((page) => {
+      const elapsedDays = Math.max(0, now - Math.max(page.lastRecalledAt, page.endTime)) / DAY_MS;
+      const update: PageUpdate = {
+        strength: this.curve.strengthen(elapsedDays, { strength: page.strength, importance: page.importance }),
+        recallCount: page.recallCount + 1,
+        lastRecalledAt: now,
+        updatedAt: now,
+      };
+      return { id: page.id, update };
+    });
     if (this.#store.updatePages) await this.#store.updatePages(scope, rehearsals);
     else for (const r of rehearsals) await this.#store.updatePage(scope, r.id, r.update);
-    return out;
+  }
+
+  /**
+   * The turns of the scope's pages that match `query`, best first, each with its page and (with
+   * `neighbours`) the turns around it on the page. Searches the turn-level index of the pages'
+   * decoded text; hits count as rehearsals of their pages unless `rehearse: false`.
+   */
+  async recallTurns(query: string, options: RecallTurnsOptions): Promise<TurnHit[]> {
+    this.#assertOpen();
+    if (typeof query !== 'string') throw new InvalidInputError('query', "'query' must be a string.");
+    if (query.length > MAX_QUERY_CHARS) throw new InvalidInputError('query', `'query' is ${query.length} characters; the limit is ${MAX_QUERY_CHARS}. Shorten it.`);
+    const o = parseRecallTurnsOptions(options);
+    const scope = parseScope(o.scope, 'options.scope');
+    if (!query.trim()) return [];
+    const hits = await withNeighbours(this.#store, scope, await searchTurns(this.#store, scope, query, o.k ?? 10), o.neighbours ?? 0);
+    if (o.rehearse !== false && hits.length > 0) {
+      const pages = await this.#store.listPages(scope, { ids: [...new Set(hits.map((h) => h.pageId))], withPng: false });
+      await this.#rehearse(scope, pages);
+    }
+    return hits;
   }
 
   /** Messages for the next LLM call within `budgetTokens`, with the tokens used and saved. */
   async buildContext(options: BuildContextOptions): Promise<BuiltContext> {
     this.#assertOpen();
-    return buildContextMessages(this, options);
+    return buildContextMessages(
+      {
+        tokenizer: this.tokenizer,
+        store: this.#store,
+        consumerPages: this.#consumerPages,
+        textOf: (page, scope) => this.textOf(page, scope),
+        legibilityOf: (profile) => this.legibilityOf(profile),
+      },
+      options,
+    );
   }
 
   /** Every scope the store holds, exactly as stored ('' for absent parts), with its counts. */

@@ -6,6 +6,7 @@
 import { InvalidInputError, RenderError } from '../src/errors.js';
 import type { TextTokenizer } from '../src/tokens/text-tokenizer.js';
 import type { CanvasSize, VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
+import { minFontSizeFor } from '../src/tokens/legibility.js';
 import { layoutForPlan, linesThatFit, type PageLayoutPlan } from './page-renderer.js';
 import { labelFor, type FontChoice, type RenderTurn } from './text-layout.js';
 
@@ -22,6 +23,12 @@ export interface PlanOptions {
   readonly maxSide?: number;
   /** Most text columns per page (1 keeps a single column). Default 3. */
   readonly maxColumns?: number;
+  /**
+   * Smallest glyph the consuming model must see, in its own input pixels after its resize
+   * (a legibility floor, see legibility.ts): each canvas gets the font size that gives it, so
+   * pages come out at the highest ratio the floor allows when that is below `ratio`.
+   */
+  readonly minGlyphPx?: number;
 }
 
 /** Where a page's turn came from: source turn index and the character range of its content. */
@@ -171,8 +178,16 @@ export function planPages(turns: readonly RenderTurn[], options: PlanOptions): P
   const sizes = profile
     .sizes()
     .filter((s) => Math.max(s.width, s.height) <= maxSide)
-    .map((s) => ({ size: s, tokens: profile.tokensFor(s.width, s.height) }))
+    .map((s) => ({
+      size: s,
+      tokens: profile.tokensFor(s.width, s.height),
+      minFont: options.minGlyphPx ? Math.max(minFontSize, minFontSizeFor(profile, options.minGlyphPx, s.width, s.height)) : minFontSize,
+    }))
+    .filter((s) => s.minFont <= maxFontSize)
     .sort((a, b) => a.tokens - b.tokens || b.size.width * b.size.height - a.size.width * a.size.height);
+  if (sizes.length === 0 && options.minGlyphPx) {
+    throw new InvalidInputError('minGlyphPx', `No ${profile.name} canvas with sides <= ${maxSide}px can show ${options.minGlyphPx}px glyphs within 'maxFontSize' (${maxFontSize}px). Lower the legibility floor or raise 'maxFontSize'.`);
+  }
   if (sizes.length === 0) {
     throw new InvalidInputError('maxSide', `Profile '${profile.name}' offers no canvas with sides <= ${maxSide}px. Raise 'maxSide'.`);
   }
@@ -188,13 +203,13 @@ export function planPages(turns: readonly RenderTurn[], options: PlanOptions): P
     const { turns: pageTurns, slices } = turnsOf(segs, turns);
     const textTokens = tokenizer.count(pageSourceText(pageTurns));
     const needed = textTokens / ratio;
-    for (const { size, tokens } of sizes) {
+    for (const { size, tokens, minFont } of sizes) {
       if (tokens < needed) continue;
       // Try one to three columns and keep whichever gives the largest glyphs.
       let best: { fontSize: number; columns: number } | undefined;
       for (let columns = 1; columns <= maxColumns; columns++) {
         if (size.width / columns < 160) break;
-        const fontSize = fitFontSize(pageTurns, size, font, minFontSize, maxFontSize, columns);
+        const fontSize = fitFontSize(pageTurns, size, font, minFont, maxFontSize, columns);
         if (fontSize !== undefined && (!best || fontSize > best.fontSize)) best = { fontSize, columns };
       }
       if (!best) continue;

@@ -5,7 +5,8 @@
 export * from './errors.js';
 export type { TextTokenizer, TextTokenizerV1 } from './tokens/text-tokenizer.js';
 export { createO200kTokenizer } from './tokens/text-tokenizer.js';
-export type { CanvasSize, VisionTokenProfile, VisionTokenProfileV1 } from './tokens/vision-token-profile.js';
+export type { CanvasSize, Legibility, VisionTokenProfile, VisionTokenProfileV1 } from './tokens/vision-token-profile.js';
+export { legibilityOf, parseLegibility, seenGlyphPx, LegibilityPresetSchema, type LegibilityPreset, type LegibilityOverride, type LegibilityInput } from './tokens/legibility.js';
 export { getProfile, listProfiles, registerProfile } from './tokens/profiles/index.js';
 export type { Decoder, DecoderV1, DecoderInput, DecodeOptions, DecodedText, DecodedLine } from './decoders/decoder.js';
 export { createOnnxDecoder } from './decoders/onnx/index.js';
@@ -26,9 +27,10 @@ export { createOpenAIDecoder, OPENAI_OCR_PROMPTS, type OpenAIDecoderOptions } fr
 export type { Embedder, EmbedderV1 } from './embedders/embedder.js';
 export { createOpenAIEmbedder, type OpenAIEmbedderOptions } from './embedders/openai-embedder.js';
 export { Memory, type MemoryOptions, type AddResult, type CompactResult, type CompactOptions, type CompactProgress, type RecallOptions, type RecallHit, type SkippedPage, type MemoryExport } from '../memory/memory.js';
-export { MESSAGE_OVERHEAD_TOKENS, type BuildContextOptions, type BuiltContext, type ContextMessage, type ContextPart, type ContextPage } from '../memory/context-builder.js';
+export { MESSAGE_OVERHEAD_TOKENS, type BuildContextOptions, type BuiltContext, type ContextMessage, type ContextPart, type ContextPage, type ContextTurn } from '../memory/context-builder.js';
+export type { RecallTurnsOptions, TurnHit } from '../memory/turn-recall.js';
 export type { ChatMessage } from '../memory/messages.js';
-export { ANY, type MemoryStore, type MemoryStoreV1, type Scope, type TurnRow, type PageRow, type TombstoneRow, type PageHit, type SearchOptions } from '../memory/store/store.js';
+export { ANY, type MemoryStore, type MemoryStoreV1, type Scope, type TurnRow, type PageRow, type TombstoneRow, type PageHit, type SearchOptions, type PageTurnRow, type TurnSearchHit } from '../memory/store/store.js';
 export { openLanceStore, type LanceStoreOptions } from '../memory/store/index.js';
 export { createEbbinghausCurve, createFsrsCurve, getRetentionCurve, type RetentionCurve, type RetentionCurveV1, type MemoryState } from '../memory/retention.js';
 export { RATIO_LADDER, DEEPSEEK_MODE_LADDER, stepFor, type Ladder, type LadderStep } from '../memory/ladder.js';

@@ -16,8 +16,9 @@ import { addMissingDigests, DIGEST_COLUMN, pngDigest, verifiedPng } from './page
 import { hasCjk, searchableText } from './search-text.js';
 import { and, idInList, scopeFilter, sqlLiteral, sqlString, valuesById } from './sql.js';
 import { DataType, type FixedSizeList } from 'apache-arrow';
-import { metaSchema, MIGRATIONS, movesSchema, pageStateSchema, pagesSchema, PNG_TYPE_MIGRATION, SCHEMA_VERSION, tombstonesSchema, turnsSchema, vectorSchemaField } from './schema.js';
-import type { ListOptions, MemoryStore, PageHit, PageMoveRow, PageRow, PageUpdate, Scope, SearchOptions, TombstoneRow, TurnRow } from './store.js';
+import { LanceTurnIndex, TURN_INDEX_META, type IndexedPage } from './lance-turn-index.js';
+import { metaSchema, MIGRATIONS, movesSchema, pageStateSchema, pagesSchema, pageTurnsSchema, PNG_TYPE_MIGRATION, SCHEMA_VERSION, tombstonesSchema, turnsSchema, vectorSchemaField } from './schema.js';
+import type { ListOptions, MemoryStore, PageHit, PageMoveRow, PageRow, PageTurnRow, PageUpdate, Scope, SearchOptions, TombstoneRow, TurnRow, TurnSearchHit } from './store.js';
 
 export interface LanceStoreOptions {
   /** Folder path or LanceDB URI (s3://, gs://, az://, db://). */
@@ -247,6 +248,7 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
     const tombstones = await retry('opening tombstones', () => open('tombstones', tombstonesSchema()));
     const moves = await retry('opening moves', () => open('moves', movesSchema()));
     const state = await retry('opening page state', () => open('page_state', pageStateSchema()));
+    const pageTurns = new LanceTurnIndex(await retry('opening page turns', () => open('page_turns', pageTurnsSchema())), retry, false);
     // Every step checks the table itself, so a migration a crash interrupted (columns added,
     // version not yet written) is finished on the next open instead of failing on its columns.
     const columns = async () => new Map((await retry('reading the pages schema', () => pages.schema())).fields.map((f) => [f.name, f]));
@@ -305,7 +307,13 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
       await upsertMeta('schema_version', String(SCHEMA_VERSION));
       version = SCHEMA_VERSION;
     }
-    return new LanceStore(options.uri, db, turns, pages, tombstones, meta, dimension, moves, state);
+    // The turn-level index is rebuilt whole from the pages until it is recorded as built, so
+    // a store from before it, or a build a crash cut short, gets every page's turns.
+    if (metaOf(TURN_INDEX_META) !== 'built') {
+      await pageTurns.rebuild(indexedPages(pages));
+      await upsertMeta(TURN_INDEX_META, 'built');
+    }
+    return new LanceStore(options.uri, db, turns, pages, tombstones, meta, dimension, moves, state, false, pageTurns);
   });
 }
 
@@ -346,7 +354,9 @@ async function openReadOnly(options: LanceStoreOptions): Promise<MemoryStore> {
     // Stores from before ladder history have no moves table; they show a partial timeline.
     const moves = names.has('moves') ? await retry('opening moves', () => db.openTable('moves')) : undefined;
     const state = await retry('opening page state', () => db.openTable('page_state'));
-    const store = new LanceStore(options.uri, db, turns!, pages!, tombstones!, meta, dimension, moves, state, true);
+    // Stores from before the turn-level index have none until opened writable; turns are then cut from pages.
+    const pageTurns = names.has('page_turns') && metaOf(TURN_INDEX_META) === 'built' ? new LanceTurnIndex(await retry('opening page turns', () => db.openTable('page_turns')), retry, true) : undefined;
+    const store = new LanceStore(options.uri, db, turns!, pages!, tombstones!, meta, dimension, moves, state, true, pageTurns);
     return readOnlyStore(store, { withoutMoves: moves === undefined });
   } catch (error) {
     db.close();
@@ -372,7 +382,35 @@ class LanceStore implements MemoryStore {
     private readonly state: Table,
     /** Opened read-only: searches never build a missing index (LanceDB searches flat without one). */
     private readonly readOnly = false,
+    /** The turn-level index (absent on a read-only store from before it). */
+    private readonly pageTurns?: LanceTurnIndex,
   ) {}
+
+  /** Rewrite the turn rows of these pages from their current text, each under its own scope. */
+  async #indexTurns(pages: readonly IndexedPage[]): Promise<void> {
+    if (!this.pageTurns) return;
+    const byScope = new Map<string, IndexedPage[]>();
+    for (const p of pages) {
+      const key = JSON.stringify([p.userId, p.agentId, p.sessionId]);
+      byScope.set(key, [...(byScope.get(key) ?? []), p]);
+    }
+    for (const group of byScope.values()) {
+      const { userId, agentId, sessionId } = group[0]!;
+      await this.pageTurns.replace({ userId, agentId, sessionId }, group);
+    }
+  }
+
+  async searchTurns(scope: Scope, options: { readonly text: string; readonly k: number }): Promise<TurnSearchHit[]> {
+    this.#open();
+    if (!this.pageTurns) return [];
+    return this.pageTurns.search(scope, options.text, Math.max(1, Math.floor(options.k)));
+  }
+
+  async listPageTurns(scope: Scope, pageIds: readonly string[]): Promise<PageTurnRow[]> {
+    this.#open();
+    if (!this.pageTurns || pageIds.length === 0) return [];
+    return this.pageTurns.list(scope, pageIds);
+  }
 
   /** The pages with their recall state from page_state (a page without a row there keeps its own). */
   async #withState(scope: Scope, rows: PageRow[]): Promise<PageRow[]> {
@@ -527,6 +565,7 @@ class LanceStore implements MemoryStore {
     await retry('adding pages', () => this.pages.add(data), this.pages);
     // After the pages: a crash in between leaves pages whose own columns hold their state.
     await retry('adding page state', () => this.state.add(rows.map(stateRow)), this.state);
+    await this.#indexTurns(rows);
     await this.#maintainIndex();
     await this.#maintainState();
   }
@@ -579,6 +618,7 @@ class LanceStore implements MemoryStore {
     const cleanupOlderThan = new Date(Date.now() - VERSION_RETENTION_MS);
     await retry('optimizing pages', () => this.pages.optimize({ cleanupOlderThan }), this.pages);
     await retry('optimizing page state', () => this.state.optimize({ cleanupOlderThan }), this.state);
+    await this.pageTurns?.optimize();
   }
 
   async getPage(scope: Scope, id: string): Promise<PageRow | undefined> {
@@ -608,6 +648,9 @@ class LanceStore implements MemoryStore {
     if (Object.keys(pageValues).length > 0) {
       // LanceDB turns these JS values into escaped SQL literals (strings quoted, buffers as X'..').
       await retry('updating a page', () => this.pages.update({ where, values: pageValues as Record<string, import('@lancedb/lancedb').IntoSql> }), this.pages);
+      if (page.decodedText !== undefined || page.geometry !== undefined || page.turnIds !== undefined || page.firstSeq !== undefined) {
+        await this.#indexTurns(await this.listPages(scope, { ids: [id], withPng: false }));
+      }
       // A rewritten row leaves the full-text index, and LanceDB ranks unindexed rows poorly, so
       // ladder moves would degrade later searches; rewrites count towards reindexing.
       await this.#maintainIndex();
@@ -662,8 +705,9 @@ class LanceStore implements MemoryStore {
     this.#open();
     const where = ids ? and(scopeFilter(scope), idInList('id', ids)) : scopeFilter(scope);
     const n = await deleteWhere(this.pages, where, 'pages');
-    // After the pages: a crash in between leaves state rows no page reads.
+    // After the pages: a crash in between leaves state and turn rows no page reads.
     await deleteWhere(this.state, where, 'page state');
+    await this.pageTurns?.remove(scope, ids);
     return n;
   }
 
@@ -771,7 +815,21 @@ class LanceStore implements MemoryStore {
     this.tombstones.close();
     this.moves?.close();
     this.state.close();
+    this.pageTurns?.close();
     this.meta.close();
     this.db.close();
+  }
+}
+
+/** Every page's indexed columns, a batch at a time (for building the turn-level index). */
+async function* indexedPages(pages: Table): AsyncIterable<IndexedPage[]> {
+  const total = await retry('counting pages', () => pages.countRows());
+  const columns = ['id', 'user_id', 'agent_id', 'session_id', 'turn_ids', 'first_seq', 'geometry', 'decoded_text'];
+  for (let offset = 0; offset < total; offset += 1000) {
+    const rows = await retry('reading pages', () => pages.query().select(columns).offset(offset).limit(1000).toArray());
+    yield rows.map((r) => ({
+      id: String(r.id), userId: String(r.user_id), agentId: String(r.agent_id), sessionId: String(r.session_id),
+      turnIds: JSON.parse(String(r.turn_ids)) as string[], firstSeq: Number(r.first_seq), geometry: String(r.geometry), decodedText: String(r.decoded_text),
+    }));
   }
 }

@@ -15,6 +15,8 @@ export function readOnlyStore(store: MemoryStore, options: { withoutMoves?: bool
     getPage: (scope, id) => store.getPage(scope, id),
     listPages: (scope, o) => store.listPages(scope, o),
     search: (scope, o) => store.search(scope, o),
+    ...(store.searchTurns ? { searchTurns: store.searchTurns.bind(store) } : {}),
+    ...(store.listPageTurns ? { listPageTurns: store.listPageTurns.bind(store) } : {}),
     scopes: () => store.scopes(),
     pagesCoveringTurns: (scope, ids) => store.pagesCoveringTurns(scope, ids),
     counts: () => store.counts(),

@@ -142,3 +142,22 @@ export function pageStateSchema(): Schema {
     new Field('updated_at', new Float64(), false),
   ]);
 }
+
+/**
+ * The turn-level index: each page's decoded text cut into its turns (see splitTurnTexts), one
+ * row per turn of a page, searched by its own full-text index. Derived from the pages and
+ * rebuilt from them whenever a page's text changes; added without a version bump (a store that
+ * lacks it gets it, built from its pages, on the next writable open).
+ */
+export function pageTurnsSchema(): Schema {
+  return new Schema([
+    ...rowKeyFields(),
+    new Field('page_id', new Utf8(), false),
+    new Field('turn_id', new Utf8(), false),
+    // Position of the turn on the page; -1 for a page whose text could not be cut into turns.
+    new Field('turn', new Float64(), false),
+    new Field('seq', new Float64(), false),
+    new Field('text', new Utf8(), false),
+    new Field('search_text', new Utf8(), false),
+  ]);
+}

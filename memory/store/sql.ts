@@ -36,7 +36,7 @@ export function scopeFilter(scope: Scope, table?: 'target'): string {
     .join(' AND ');
 }
 
-export function idInList(column: 'id', ids: readonly string[]): string {
+export function idInList(column: 'id' | 'page_id', ids: readonly string[]): string {
   if (ids.length === 0) return 'false';
   return `${column} IN (${ids.map(sqlString).join(', ')})`;
 }

@@ -141,6 +141,30 @@ export interface PageMoveRow {
   readonly movedAt: number;
 }
 
+/** One turn of a page, as the turn-level index holds it: the turn's decoded text and where it is. */
+export interface PageTurnRow {
+  /** `${pageId}:${turn}`. */
+  readonly id: string;
+  readonly userId: string;
+  readonly agentId: string;
+  readonly sessionId: string;
+  readonly pageId: string;
+  /** The source turn's id ('' for a page that could not be cut into turns). */
+  readonly turnId: string;
+  /** Position of the turn on the page (its index in the page's turnIds); -1 for the whole page. */
+  readonly turn: number;
+  /** Orders turns: the page's firstSeq plus the turn's position. */
+  readonly seq: number;
+  /** The turn's decoded text, with its speaker label when the turn starts on the page. */
+  readonly text: string;
+}
+
+export interface TurnSearchHit {
+  readonly turn: PageTurnRow;
+  /** BM25; higher is better. */
+  readonly score: number;
+}
+
 export interface MemoryStoreV1 {
   readonly specificationVersion: 'v1';
   readonly uri: string;
@@ -174,6 +198,13 @@ export interface MemoryStoreV1 {
   listMoves?(scope: Scope): Promise<PageMoveRow[]>;
   /** Remove a scope's ladder moves (when the scope itself is deleted); returns how many. Optional. */
   deleteMoves?(scope: Scope): Promise<number>;
+  /**
+   * Full-text search over the turns of the scope's pages (the turn-level index, kept from each
+   * page's decoded text). Optional: without it, turns are cut from the pages a page search finds.
+   */
+  searchTurns?(scope: Scope, options: { readonly text: string; readonly k: number }): Promise<TurnSearchHit[]>;
+  /** Every turn of the given pages, in page order. Optional, like searchTurns. */
+  listPageTurns?(scope: Scope, pageIds: readonly string[]): Promise<PageTurnRow[]>;
   /** Small key/value settings kept with the store (e.g. the last ageing time). */
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;

@@ -40,6 +40,12 @@ export interface EncodeOptions {
   readonly maxFontSize?: number;
   readonly maxSide?: number;
   readonly maxTurnChars?: number;
+  /**
+   * Legibility floor: the smallest glyph the profile's model must see, in its own input pixels
+   * (see `legibilityOf`). Pages then come out at the highest ratio the floor allows when that
+   * is below `ratio`. Default: none (the ratio alone decides, as the forgetting tier wants).
+   */
+  readonly minGlyphPx?: number;
   /** Closed loop: decode each page and re-plan until `minFidelity` holds. */
   readonly verify?: VerifyOptions;
   /** Called after each page is finished (for progress bars). */
@@ -84,6 +90,7 @@ const EncodeOptionsSchema = z
     maxFontSize: z.number().min(3).max(128).optional(),
     maxSide: z.number().int().min(64).optional(),
     maxTurnChars: z.number().int().positive().optional(),
+    minGlyphPx: z.number({ error: 'minGlyphPx must be a number of pixels' }).positive('minGlyphPx must be > 0').max(256, 'minGlyphPx must be <= 256').optional(),
     verify: z
       .object({
         decoder: z.custom<Decoder>((v) => typeof v === 'object' && v !== null && 'decode' in v, 'verify.decoder must be a Decoder'),
@@ -132,6 +139,7 @@ export async function encode(turns: readonly RenderTurn[], options: EncodeOption
     ...(opts.minFontSize ? { minFontSize: opts.minFontSize } : {}),
     ...(opts.maxFontSize ? { maxFontSize: opts.maxFontSize } : {}),
     ...(opts.maxSide ? { maxSide: opts.maxSide } : {}),
+    ...(opts.minGlyphPx ? { minGlyphPx: opts.minGlyphPx } : {}),
   };
   const out: EncodedPage[] = [];
   const emit = (page: EncodedPage) => {

@@ -7,6 +7,14 @@ export interface CanvasSize {
   readonly height: number;
 }
 
+/** How small a glyph a model reads reliably (see legibility.ts). */
+export interface Legibility {
+  /** Smallest font size (em, px) the model reads reliably, in its own input pixels. */
+  readonly minGlyphPx: number;
+  /** Where the figure comes from (a paper, a benchmark, a calibration run). */
+  readonly source: string;
+}
+
 export interface VisionTokenProfileV1 {
   readonly specificationVersion: 'v1';
   /** Registry name, e.g. `deepseek-ocr:base`, `qwen2-vl`, `gpt-4o`. */
@@ -34,6 +42,12 @@ export interface VisionTokenProfileV1 {
    * modes; dynamic-resolution models list a useful ladder of sizes on their grid.
    */
   sizes(): readonly CanvasSize[];
+  /**
+   * The smallest glyph (font size in the model's own input pixels) the model reads reliably,
+   * and where that figure comes from. Optional: built-in profiles have defaults (see
+   * `legibilityOf`), and a calibration preset overrides either.
+   */
+  readonly legibility?: Legibility;
 }
 
 export type VisionTokenProfile = VisionTokenProfileV1;

@@ -57,6 +57,7 @@ function guarded(profile: VisionTokenProfile): VisionTokenProfile {
         }
       : {}),
     sizes: () => profile.sizes(),
+    ...(profile.legibility ? { legibility: Object.freeze({ ...profile.legibility }) } : {}),
   });
 }
 
@@ -103,6 +104,12 @@ function validateProfile(profile: unknown): asserts profile is VisionTokenProfil
     throw new InvalidInputError('profile.validTokensFor', `'profile.validTokensFor' must be a function when given.`);
   }
 
+  if (p.legibility !== undefined) {
+    const l = p.legibility as Record<string, unknown> | null;
+    if (typeof l !== 'object' || l === null || typeof l.minGlyphPx !== 'number' || !(l.minGlyphPx > 0 && l.minGlyphPx <= 256) || typeof l.source !== 'string') {
+      throw new InvalidInputError('profile.legibility', `'profile.legibility' must be { minGlyphPx: a number of pixels in (0, 256], source: a string saying where it comes from }.`);
+    }
+  }
   const candidate = profile as VisionTokenProfile;
   const sizes: unknown = candidate.sizes();
   if (!Array.isArray(sizes) || sizes.length === 0 || !sizes.every(isCanvasSize)) {
