@@ -7,10 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import { encode } from '../src/codec/codec.js';
+import { planPages } from '../renderers/page-planner.js';
 import { seenGlyphPx } from '../src/tokens/legibility.js';
 import type { TextTokenizer } from '../src/tokens/text-tokenizer.js';
 import type { Legibility, VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
-import type { PageGeometry } from '../renderers/page.js';
+import { parseStoredGeometry } from './store/stored-geometry.js';
 import type { RenderTurn } from '../renderers/text-layout.js';
 
 /** One image as handed to a consumer. */
@@ -33,13 +34,8 @@ export interface ConsumerRendition {
 
 /** The smallest glyph of a stored page as `profile`'s model sees it; undefined without usable geometry. */
 export function storedGlyphPx(geometryJson: string, profile: VisionTokenProfile): number | undefined {
-  let g: PageGeometry;
-  try {
-    g = JSON.parse(geometryJson) as PageGeometry;
-  } catch {
-    return undefined;
-  }
-  if (!g || !Array.isArray(g.lines) || !(g.width > 0 && g.height > 0)) return undefined;
+  const g = parseStoredGeometry(geometryJson);
+  if (!g || !(g.width > 0 && g.height > 0)) return undefined;
   // A resampled page was drawn larger and shrunk to its canvas: its glyphs shrank with it.
   const shrink = g.resampled ? Math.min(g.width / g.resampled.width, g.height / g.resampled.height) : 1;
   const sizes = g.lines.length ? g.lines.map((l) => l.fontSize) : [g.fontSize];
@@ -51,6 +47,18 @@ const CACHE_ENTRIES = 256;
 
 export class ConsumerPages {
   readonly #cache = new Map<string, Promise<ConsumerRendition>>();
+  /** Text tokens per visual token the last drawings for each consumer and floor achieved. */
+  readonly #ratios = new Map<string, number>();
+
+  /** The ratio drawings for this consumer at this floor lately achieved (a first guess for the next), if any. */
+  ratioHint(profile: VisionTokenProfile, legibility: Legibility): number | undefined {
+    return this.#ratios.get(`${profile.name}|${legibility.minGlyphPx}`);
+  }
+
+  /** Record a ratio a drawing achieved. */
+  noteRatio(profile: VisionTokenProfile, legibility: Legibility, ratio: number): void {
+    if (Number.isFinite(ratio) && ratio > 0) this.#ratios.set(`${profile.name}|${legibility.minGlyphPx}`, ratio);
+  }
 
   constructor(private readonly tokenizer: TextTokenizer) {}
 
@@ -74,8 +82,18 @@ export class ConsumerPages {
     return made;
   }
 
+  /**
+   * Visual tokens `draw` would spend on the same input, from the page plan alone (nothing is
+   * rendered), so callers can weigh selections before drawing one.
+   */
+  planTokens(turns: readonly string[], profile: VisionTokenProfile, legibility: Legibility, ratio: number): number {
+    const source = toRenderTurns(turns);
+    if (source.length === 0) return 0;
+    return planPages(source, { ratio, profile, tokenizer: this.tokenizer, minGlyphPx: legibility.minGlyphPx }).reduce((a, p) => a + p.visualTokens, 0);
+  }
+
   async #draw(turns: readonly string[], profile: VisionTokenProfile, legibility: Legibility, ratio: number): Promise<ConsumerRendition> {
-    const source: RenderTurn[] = turns.filter((t) => t.trim()).map((content) => ({ role: 'user', content, label: '' }));
+    const source = toRenderTurns(turns);
     if (source.length === 0) return { images: [], tokens: 0, redrawn: true };
     const pages = await encode(source, { ratio, profile, tokenizer: this.tokenizer, minGlyphPx: legibility.minGlyphPx });
     const images = pages.map((p) => ({
@@ -87,6 +105,10 @@ export class ConsumerPages {
     }));
     return { images, tokens: images.reduce((a, i) => a + i.tokens, 0), redrawn: true };
   }
+}
+
+function toRenderTurns(turns: readonly string[]): RenderTurn[] {
+  return turns.filter((t) => t.trim()).map((content) => ({ role: 'user', content, label: '' }));
 }
 
 /** Names a page's content: its id with a digest of its geometry and decoded text. */

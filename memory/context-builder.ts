@@ -12,88 +12,16 @@ import { z } from 'zod';
 import { resolveProfile } from '../src/codec/codec.js';
 import { OpticMemError, parseInput } from '../src/errors.js';
 import { readGeometry } from '../renderers/png.js';
-import type { Legibility, VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
+import type { VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
 import type { TextTokenizer } from '../src/tokens/text-tokenizer.js';
-import { ConsumerPages, contentKey, storedGlyphPx, type ConsumerImage } from './consumer-pages.js';
+import { contentKey, storedGlyphPx, type ConsumerImage } from './consumer-pages.js';
+import type { BuildContextOptions, BuiltContext, ContextMessage, ContextPart, ContextSource } from './context-types.js';
+import { pickTurns, type PickedTurn } from './recalled-turns.js';
 import { parseScope } from './scope.js';
 import type { MemoryStore, PageRow, Scope, TurnRow, TurnSearchHit } from './store/store.js';
 import { searchTurns, turnsOfPages } from './turn-recall.js';
 
-export interface BuildContextOptions {
-  readonly scope: Scope;
-  /** Most tokens the context may take, counted as the consumer counts them. */
-  readonly budgetTokens: number;
-  /** 'text' for a text-only model, or the vision-token profile of a vision model. Default 'text'. */
-  readonly consumer?: string | VisionTokenProfile;
-  /** Turns and pages matching this query are included before older ones. */
-  readonly query?: string;
-  /** Whole pages recalled for the query (vision consumers whose floor the stored pages meet). Default 5. */
-  readonly k?: number;
-  /** Turns either side of each recalled turn to include with it. Default 0. */
-  readonly neighbours?: number;
-}
-
-export type ContextPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
-
-export interface ContextMessage {
-  role: 'user' | 'assistant' | 'system' | 'developer' | 'tool';
-  content: string | ContextPart[];
-  name?: string;
-}
-
-export interface ContextPage {
-  readonly id: string;
-  readonly as: 'image' | 'text';
-  /** Tokens the page costs in this context. */
-  readonly tokens: number;
-  /** Text tokens of the turns the page stands for. */
-  readonly textTokens: number;
-  /** textTokens / tokens: the compression this consumer really gets from the page. */
-  readonly ratio: number;
-  readonly recalled: boolean;
-  /** Drawn again for this consumer because the stored page's glyphs are below its floor. */
-  readonly redrawn: boolean;
-  /** Smallest glyph on the page's images as the consumer sees them, px (images only). */
-  readonly glyphPx?: number;
-}
-
-/** A turn recalled for the query, from the turn-level index of a page. */
-export interface ContextTurn {
-  readonly pageId: string;
-  readonly turnId: string;
-  readonly score: number;
-  /** The hit itself, or a neighbour included with it. */
-  readonly neighbour: boolean;
-}
-
-export interface BuiltContext {
-  readonly messages: ContextMessage[];
-  readonly usedTokens: number;
-  /** Text tokens of everything included (hot turns, the source of included pages, recalled turns). */
-  readonly representedTokens: number;
-  /** representedTokens - usedTokens: what sending the same history as text would have cost more. */
-  readonly savedTokens: number;
-  readonly pages: readonly ContextPage[];
-  /** Recalled turns, in the order they appear. */
-  readonly recalledTurns: readonly ContextTurn[];
-  /** How the recalled turns were given: as text, or drawn as images for the consumer. */
-  readonly recalledTurnsAs: 'text' | 'image' | 'none';
-  /** Text tokens of the recalled turns, and the tokens they cost here (their images' when drawn). */
-  readonly recalledTurnTokens: { readonly text: number; readonly used: number };
-  readonly turns: number;
-  readonly omitted: { readonly pages: number; readonly turns: number };
-  /** The consumer's legibility floor (vision consumers). */
-  readonly legibility?: Legibility;
-}
-
-/** What the builder reads: the memory's store, tokenizer and decoder, and its floors. */
-export interface ContextSource {
-  readonly tokenizer: TextTokenizer;
-  readonly store: MemoryStore;
-  readonly consumerPages: ConsumerPages;
-  textOf(page: PageRow, scope: Scope): Promise<string>;
-  legibilityOf(profile: VisionTokenProfile): Legibility;
-}
+export type { BuildContextOptions, BuiltContext, ContextMessage, ContextPage, ContextPart, ContextSource, ContextTurn } from './context-types.js';
 
 const OptionsSchema = z
   .object({
@@ -106,12 +34,20 @@ const OptionsSchema = z
   })
   .strict();
 
-/** Share of the budget that what is recalled for the query may claim before recent turns. */
-const RECALL_SHARE = 0.5;
+/** Share of the budget that what is recalled for the query may claim before recent turns (which keep the rest). */
+const RECALL_SHARE = 0.7;
 /** Turns asked of the turn index for a query; the budget decides how many are kept. */
 const TURN_CANDIDATES = 200;
+/**
+ * A recalled page goes in whole only when the consumer reads it at half the lossless tier's
+ * ratio or better (DeepSeek-OCR at 10x): a page holds dozens of turns of which few match, so
+ * anything costlier buys more evidence as matching turns.
+ */
+const WHOLE_PAGE_MIN_RATIO = 5;
 /** Most text tokens per visual token tried when drawing recalled turns for a vision consumer. */
 const DRAWN_TURNS_MAX_RATIO = 6;
+/** Ratio recalled turns are planned at when drawn: the lossless tier's, which the floor then caps. */
+const DRAWN_TURNS_RATIO = 10;
 const PAGES_PREAMBLE = 'Earlier conversation, kept by opticmem as rendered pages (oldest first):';
 const TEXT_PREAMBLE = 'Earlier conversation, decoded from opticmem pages (oldest first):';
 const TURNS_PREAMBLE = 'Earlier turns recalled for the current query (oldest first):';
@@ -223,15 +159,18 @@ export async function buildContextMessages(source: ContextSource, options: Build
   let recallRoom = Math.floor(limit * RECALL_SHARE);
   for (const id of vision ? pageHits : []) {
     const page = byId.get(id);
-    if (page && (await formOf(page)).stored) recallRoom -= await take(page, recallRoom);
+    const form = page ? await formOf(page) : undefined;
+    if (page && form?.stored && page.textTokens / form.tokens >= WHOLE_PAGE_MIN_RATIO) recallRoom -= await take(page, recallRoom);
   }
   const picked = await pickTurns(source, scope, turnHits, chosen, o.neighbours ?? 0);
   const keptHits: PickedTurn[] = [];
-  // Turns fill the recall room at their text cost, or, drawn for a vision consumer, at the
-  // ratio the first drawing achieved (then drawn again with the turns that fit).
-  const selectTurns = (ratio: number) => {
+  let turnImages: readonly ConsumerImage[] | undefined;
+  /** Turns given as text beside the drawn ones, in the room the drawing leaves. */
+  const extraText: PickedTurn[] = [];
+  const turnBlock = () => [...keptHits].sort((a, b) => a.seq - b.seq);
+  // Turns selected in rank order at `ratio` text tokens per token of room (1: their text cost).
+  const selectTurns = (ratio: number, room: number) => {
     keptHits.length = 0;
-    let room = Math.min(recallRoom, budget) - turnsWrapperCost;
     for (const t of picked) {
       const cost = t.tokens / ratio;
       if (cost > room) continue;
@@ -239,42 +178,64 @@ export async function buildContextMessages(source: ContextSource, options: Build
       keptHits.push(t);
     }
   };
-  let turnImages: readonly ConsumerImage[] | undefined;
-  const turnBlock = () => [...keptHits].sort((a, b) => a.seq - b.seq);
   const drawTurns = async () => {
     turnImages = undefined;
     if (!vision || !legibility || keptHits.length === 0) return;
     const block = turnBlock();
     const key = `turns:${block.map((t) => `${t.pageId}:${t.turn}`).join(',')}`;
-    const drawn = await source.consumerPages.draw(key, block.map((t) => t.text), vision, legibility, 10);
-    if (drawn.tokens > 0 && drawn.tokens < block.reduce((a, t) => a + t.tokens, 0)) turnImages = drawn.images;
+    const drawn = await source.consumerPages.draw(key, block.map((t) => t.text), vision, legibility, DRAWN_TURNS_RATIO);
+    if (drawn.tokens > 0 && drawn.tokens < sumTokens(block)) turnImages = drawn.images;
   };
-  // Drawn for a vision consumer, turns cost less than their text by a ratio known only once
-  // drawn: the most turns whose drawing fits the room are found by bisecting the ratio they
-  // are selected at, from text cost (1) up to a generous DRAWN_TURNS_MAX_RATIO.
-  const room = Math.min(recallRoom, budget) - turnsWrapperCost;
-  selectTurns(1);
-  await drawTurns();
-  if (turnImages) {
-    const drawnTokens = () => turnImages!.reduce((a, i) => a + i.tokens, 0);
-    let best = { hits: [...keptHits], images: turnImages };
+  /**
+   * The recalled turns that fit `room`: as text, or drawn for a vision consumer when that
+   * costs less. A drawing's ratio is known only once drawn, so the most turns whose drawing
+   * fits are found by bisecting the ratio they are selected at, from 1 up to a generous
+   * DRAWN_TURNS_MAX_RATIO; the room a drawing leaves (it fills whole canvases) takes more
+   * turns as text.
+   */
+  // What a drawing of the kept turns would cost, from its plan (nothing rendered); undefined when not cheaper than their text.
+  const plannedCost = (): number | undefined => {
+    if (!vision || !legibility || keptHits.length === 0) return undefined;
+    const block = turnBlock();
+    const tokens = source.consumerPages.planTokens(block.map((t) => t.text), vision, legibility, DRAWN_TURNS_RATIO);
+    return tokens > 0 && tokens < sumTokens(block) ? tokens : undefined;
+  };
+  const chooseTurns = async (room: number) => {
+    extraText.length = 0;
+    turnImages = undefined;
+    selectTurns(1, room);
+    if (plannedCost() === undefined) return;
+    let best = [...keptHits];
+    // Bisect from the ratio drawings for this consumer lately achieved (else a generous guess):
+    // the first try usually fits, and a plan costs far less than a drawing.
+    const hint = vision && legibility ? source.consumerPages.ratioHint(vision, legibility) : undefined;
     let lo = 1;
-    let hi = DRAWN_TURNS_MAX_RATIO;
-    for (let attempt = 0; attempt < 5 && hi - lo > 0.05; attempt++) {
+    let hi = hint ? Math.min(DRAWN_TURNS_MAX_RATIO, hint * 1.02) : DRAWN_TURNS_MAX_RATIO;
+    for (let attempt = 0; attempt < 4 && hi - lo > 0.05; attempt++) {
       const ratio = attempt === 0 ? hi : (lo + hi) / 2;
-      selectTurns(ratio);
-      await drawTurns();
-      if (turnImages && drawnTokens() <= room) {
-        if (keptHits.length > best.hits.length) best = { hits: [...keptHits], images: turnImages };
+      selectTurns(ratio, room);
+      const cost = plannedCost();
+      if (cost !== undefined && cost <= room) {
+        if (keptHits.length > best.length) best = [...keptHits];
         lo = ratio;
         if (attempt === 0) break;
       } else hi = ratio;
     }
-    keptHits.splice(0, keptHits.length, ...best.hits);
-    turnImages = best.images;
-  }
-  const turnsCost = keptHits.length === 0 ? 0 : turnsWrapperCost + (turnImages ? turnImages.reduce((a, i) => a + i.tokens, 0) : keptHits.reduce((a, t) => a + t.tokens, 0));
-  budget -= turnsCost;
+    keptHits.splice(0, keptHits.length, ...best);
+    await drawTurns();
+    if (!turnImages) return;
+    if (vision && legibility) source.consumerPages.noteRatio(vision, legibility, sumTokens(keptHits) / sumTokens(turnImages));
+    let left = room - sumTokens(turnImages);
+    const drawnSet = new Set(keptHits);
+    for (const t of picked) {
+      if (drawnSet.has(t) || t.tokens > left) continue;
+      left -= t.tokens;
+      extraText.push(t);
+    }
+  };
+  const turnsCostNow = () => (keptHits.length === 0 ? 0 : turnsWrapperCost + (turnImages ? sumTokens(turnImages) + sumTokens(extraText) : sumTokens(keptHits)));
+  await chooseTurns(Math.min(recallRoom, budget) - turnsWrapperCost);
+  budget -= turnsCostNow();
   // 2. Recent turns, newest first.
   let keptFrom = hot.length;
   for (let i = hot.length - 1; i >= 0; i--) {
@@ -293,9 +254,10 @@ export async function buildContextMessages(source: ContextSource, options: Build
   }
 
   // Turns of pages that made it in whole are there already.
-  if (keptHits.some((t) => chosen.has(t.pageId))) {
-    keptHits.splice(0, keptHits.length, ...keptHits.filter((t) => !chosen.has(t.pageId)));
-    await drawTurns();
+  if ([...keptHits, ...extraText].some((t) => chosen.has(t.pageId))) {
+    const room = turnsCostNow() - turnsWrapperCost;
+    picked.splice(0, picked.length, ...picked.filter((t) => !chosen.has(t.pageId)));
+    await chooseTurns(room);
   }
   const urlTokens = new Map<string, number>();
   const storedUrls = new Map<string, string>();
@@ -319,7 +281,8 @@ export async function buildContextMessages(source: ContextSource, options: Build
       else for (const img of form.images ?? []) parts.push({ type: 'image_url', image_url: { url: imageUrl(img, urlTokens) } });
     }
     // One message holds everything earlier: page images, pages as text, then recalled turns.
-    const texts = [...(textParts.length ? [TEXT_PREAMBLE, ...textParts] : []), ...(keptHits.length && !turnImages ? [TURNS_PREAMBLE, ...turnBlock().map((t) => t.text)] : [])];
+    const turnTexts = turnImages ? [...extraText].sort((a, b) => a.seq - b.seq).map((t) => t.text) : turnBlock().map((t) => t.text);
+    const texts = [...(textParts.length ? [TEXT_PREAMBLE, ...textParts] : []), ...(keptHits.length && !turnImages ? [TURNS_PREAMBLE] : []), ...(keptHits.length ? turnTexts : [])];
     if (vision && (parts.length || turnImages)) {
       const content: ContextPart[] = [];
       if (parts.length) content.push({ type: 'text', text: PAGES_PREAMBLE }, ...parts);
@@ -339,8 +302,13 @@ export async function buildContextMessages(source: ContextSource, options: Build
     const notRecalled = [...chosen.values()].filter((p) => !recalledIds.includes(p.id)).sort((a, b) => a.lastSeq - b.lastSeq)[0];
     if (notRecalled) chosen.delete(notRecalled.id);
     else if (keptHits.length) {
-      keptHits.splice(Math.max(0, keptHits.length - Math.ceil(keptHits.length * Math.min(0.5, (usedTokens - limit) / Math.max(1, turnsCost)))));
-      await drawTurns();
+      // The turns chosen again for a room smaller by the overflow (at least one turn's worth less).
+      const room = turnsCostNow() - turnsWrapperCost - Math.max(usedTokens - limit, Math.min(...[...keptHits, ...extraText].map((t) => t.tokens)));
+      if (room <= 0) {
+        keptHits.length = 0;
+        extraText.length = 0;
+        turnImages = undefined;
+      } else await chooseTurns(room);
     } else {
       const recalled = [...chosen.values()].sort((a, b) => a.lastSeq - b.lastSeq)[0];
       if (recalled) chosen.delete(recalled.id);
@@ -351,7 +319,7 @@ export async function buildContextMessages(source: ContextSource, options: Build
   }
 
   const included = [...chosen.values()].sort((a, b) => a.firstSeq - b.firstSeq);
-  const recalledTurnTokens = keptHits.reduce((a, t) => a + t.tokens, 0);
+  const recalledTurnTokens = sumTokens(keptHits) + sumTokens(extraText);
   const representedTokens = keptTurns.reduce((a, t) => a + t.textTokens, 0) + included.reduce((a, p) => a + p.textTokens, 0) + recalledTurnTokens;
   return {
     messages,
@@ -371,9 +339,11 @@ export async function buildContextMessages(source: ContextSource, options: Build
         ...(form.glyphPx !== undefined && form.as === 'image' ? { glyphPx: form.glyphPx } : {}),
       };
     }),
-    recalledTurns: turnBlock().map((t) => ({ pageId: t.pageId, turnId: t.turnId, score: t.score, neighbour: t.neighbour })),
+    recalledTurns: [...keptHits, ...extraText].sort((a, b) => a.seq - b.seq).map((t) => ({ pageId: t.pageId, turnId: t.turnId, score: t.score, neighbour: t.neighbour })),
     recalledTurnsAs: keptHits.length === 0 ? 'none' : turnImages ? 'image' : 'text',
-    recalledTurnTokens: { text: recalledTurnTokens, used: turnImages ? turnImages.reduce((a, i) => a + i.tokens, 0) : recalledTurnTokens },
+    recalledTurnTokens: turnImages
+      ? { text: recalledTurnTokens, used: sumTokens(turnImages) + sumTokens(extraText), drawn: { text: sumTokens(keptHits), tokens: sumTokens(turnImages) } }
+      : { text: recalledTurnTokens, used: recalledTurnTokens },
     turns: keptTurns.length,
     omitted: { pages: pages.length - included.length, turns: hot.length - keptTurns.length },
     ...(legibility ? { legibility } : {}),
@@ -397,49 +367,10 @@ async function pngGlyphPx(store: MemoryStore, scope: Scope, id: string, profile:
   return geometry ? storedGlyphPx(JSON.stringify(geometry), profile) : undefined;
 }
 
+const sumTokens = (turns: readonly { tokens: number }[]) => turns.reduce((a, t) => a + t.tokens, 0);
+
 function imageUrl(img: ConsumerImage, urlTokens: Map<string, number>): string {
   const url = dataUrl(img.png);
   urlTokens.set(url, img.tokens);
   return url;
-}
-
-interface PickedTurn {
-  readonly pageId: string;
-  readonly turnId: string;
-  readonly turn: number;
-  readonly seq: number;
-  readonly text: string;
-  readonly tokens: number;
-  readonly score: number;
-  readonly neighbour: boolean;
-}
-
-/**
- * Recalled turns in rank order, each hit followed by its neighbours on the page, without
- * repeats and without turns of pages already included whole.
- */
-async function pickTurns(source: ContextSource, scope: Scope, hits: readonly TurnSearchHit[], whole: ReadonlyMap<string, unknown>, neighbours: number): Promise<PickedTurn[]> {
-  const seen = new Set<string>();
-  const out: PickedTurn[] = [];
-  const onPage = new Map<string, { turn: number; turnId: string; text: string; seq: number }[]>();
-  if (neighbours > 0) {
-    for (const row of await turnsOfPages(source.store, scope, [...new Set(hits.map((h) => h.turn.pageId))])) {
-      onPage.set(row.pageId, [...(onPage.get(row.pageId) ?? []), row]);
-    }
-  }
-  const add = (t: { pageId: string; turnId: string; turn: number; seq: number; text: string }, score: number, neighbour: boolean) => {
-    const key = `${t.pageId}:${t.turn}`;
-    if (seen.has(key) || whole.has(t.pageId)) return;
-    seen.add(key);
-    out.push({ ...t, tokens: source.tokenizer.count(t.text) + 1, score, neighbour });
-  };
-  for (const { turn, score } of hits) {
-    add(turn, score, false);
-    if (neighbours === 0) continue;
-    const rows = (onPage.get(turn.pageId) ?? []).sort((a, b) => a.turn - b.turn);
-    const at = rows.findIndex((r) => r.turn === turn.turn);
-    if (at < 0) continue;
-    for (const r of [...rows.slice(Math.max(0, at - neighbours), at), ...rows.slice(at + 1, at + 1 + neighbours)]) add({ ...r, pageId: turn.pageId }, score, true);
-  }
-  return out;
 }

@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { PageGeometry } from '../renderers/page.js';
 import { decode, encode, resolveProfile } from '../src/codec/codec.js';
 import type { Decoder } from '../src/decoders/decoder.js';
 import { createLocalDecoder } from '../src/decoders/local-decoder.js';
@@ -29,6 +28,7 @@ import { checkLadderProfile, compactionProfile, recordForgettingPolicy, resolveF
 import { parseLadder, type Ladder } from './ladder.js';
 import type { RetentionCurve } from './retention.js';
 import { readOnlyStore } from './store/read-only-store.js';
+import { parseStoredGeometry } from './store/stored-geometry.js';
 import { ConsumerPages } from './consumer-pages.js';
 import { parseRecallTurnsOptions, searchTurns, withNeighbours, type RecallTurnsOptions, type TurnHit } from './turn-recall.js';
 
@@ -194,15 +194,6 @@ const RecallSchema = z
     onSkippedPage: z.custom<(s: SkippedPage) => void>((v) => typeof v === 'function', 'onSkippedPage must be a function').optional(),
   })
   .strict();
-
-function parseStoredGeometry(json: string): PageGeometry | undefined {
-  try {
-    const g = JSON.parse(json) as PageGeometry;
-    return g && typeof g === 'object' && Array.isArray(g.lines) ? g : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Errors that belong to one page (its image or checksum), which recall skips instead of failing. */
 function pageFault(error: unknown): error is OpticMemError {

@@ -35,3 +35,4 @@ export { openLanceStore, type LanceStoreOptions } from '../memory/store/index.js
 export { createEbbinghausCurve, createFsrsCurve, getRetentionCurve, type RetentionCurve, type RetentionCurveV1, type MemoryState } from '../memory/retention.js';
 export { RATIO_LADDER, DEEPSEEK_MODE_LADDER, stepFor, type Ladder, type LadderStep } from '../memory/ladder.js';
 export { pageRetention, type AgeOptions, type AgeResult, type AgeingStrategy, type MoveStrategy, type PageMove } from '../memory/ageing.js';
+export { calibrate, CalibrationBudgetError, createOpenAINeedleAsker, DEFAULT_SIZES as CALIBRATION_SIZES, type NeedleAsker, type CalibrateOptions, type CalibrationProgress, type CalibrationResult, type CalibrationRow, type CalibrationPageResult, type CostEstimate } from './calibrate/calibrate.js';

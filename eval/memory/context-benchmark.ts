@@ -166,8 +166,8 @@ export async function contextSample(memory: Memory, profile: PageProfile, consum
     images: images.length,
     imagesBelowFloor: images.filter((i) => i.seen < floor - 1e-9).length,
     minGlyphPx: images.length ? Math.min(...images.map((i) => i.seen)) : undefined,
-    imageText: pageImages.reduce((a, p) => a + p.textTokens, 0) + (turnImages ? ctx.recalledTurnTokens.text : 0),
-    imageTokens: pageImages.reduce((a, p) => a + p.tokens, 0) + (turnImages ? ctx.recalledTurnTokens.used : 0),
+    imageText: pageImages.reduce((a, p) => a + p.textTokens, 0) + (turnImages ? (ctx.recalledTurnTokens.drawn?.text ?? 0) : 0),
+    imageTokens: pageImages.reduce((a, p) => a + p.tokens, 0) + (turnImages ? (ctx.recalledTurnTokens.drawn?.tokens ?? 0) : 0),
     buildMs,
   };
 }
@@ -217,17 +217,9 @@ export function recallAt(samples: readonly RecallSample[], method: RecallSample[
 
 export { K_VALUES };
 
-/** Conversations of a source, enough for at least `minPages` Base pages beyond the hot tier (by text size). */
-export async function sourceConversations(name: DatasetName, minTokens: number): Promise<Conversation[]> {
-  const all = await loadDataset(name);
-  const out: Conversation[] = [];
-  let chars = 0;
-  for (const c of all) {
-    out.push(c);
-    chars += c.turns.reduce((a, t) => a + t.content.length, 0);
-    if (chars / 3 >= minTokens) break;
-  }
-  return out;
+/** A source's conversations, in order. */
+export async function sourceConversations(name: DatasetName): Promise<Conversation[]> {
+  return loadDataset(name);
 }
 
 export function sourcesAvailable(): DatasetName[] {

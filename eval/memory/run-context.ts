@@ -19,6 +19,9 @@ import {
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' } }, strict: true });
 const quick = values.quick === true;
 const outDir = values.out ?? 'eval/results';
+/** Pages a source must give the floor check, and the hot tier that lets short conversations be paged. */
+const FLOOR_PAGES = quick ? 4 : 10;
+const FLOOR_HOT_BUDGET = 200;
 const TARGETS = { text: 0.85, vision: 0.85, deepseek: 0.95 };
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const progress = (line: string) => process.stderr.write(`\r\x1b[2K${line}`);
@@ -92,16 +95,18 @@ interface FloorRow { source: string; pages: number; consumer: string; contexts: 
 const floorRows: FloorRow[] = [];
 for (const source of sourcesAvailable()) {
   const store = await tempStore();
-  const memory = await Memory.open({ path: store.path, autoCompact: false, tiers: { hotBudgetTokens: HOT_BUDGET } });
+  // A small hot tier, so short conversations (OASST threads, KdConv dialogues) are paged too.
+  const memory = await Memory.open({ path: store.path, autoCompact: false, tiers: { hotBudgetTokens: FLOOR_HOT_BUDGET } });
   try {
     const origins: Origins = { turnDia: new Map(), pageDia: new Map(), turnConv: new Map(), pageConv: new Map() };
     const ingested: Ingested[] = [];
-    // At least 10 Base pages a source: about 25k text tokens beyond the hot tiers.
-    for (const conv of await sourceConversations(source, quick ? 8000 : 30_000)) {
-      progress(`floors ${source}: compacting ${conv.id}`);
+    let pages = 0;
+    for (const conv of await sourceConversations(source)) {
+      if (pages >= FLOOR_PAGES) break;
+      progress(`floors ${source}: compacting ${conv.id}, ${pages} pages`);
       ingested.push(await ingest(memory, conv, origins, 'floors'));
+      pages = (await memory.list({ userId: 'floors', sessionId: '*' })).pages.length;
     }
-    const pages = ingested.length ? (await memory.list({ userId: 'floors', sessionId: '*' })).pages.length : 0;
     for (const consumer of FLOOR_CONSUMERS) {
       const row: FloorRow = { source, pages, consumer, contexts: 0, images: 0, below: 0, minGlyph: undefined, ratio: undefined };
       let text = 0;
@@ -121,10 +126,8 @@ for (const source of sourcesAvailable()) {
             text += p.textTokens;
             tokens += p.tokens;
           }
-          if (ctx.recalledTurnsAs === 'image') {
-            text += ctx.recalledTurnTokens.text;
-            tokens += ctx.recalledTurnTokens.used;
-          }
+          text += ctx.recalledTurnTokens.drawn?.text ?? 0;
+          tokens += ctx.recalledTurnTokens.drawn?.tokens ?? 0;
         }
       }
       row.ratio = tokens ? text / tokens : undefined;
@@ -211,7 +214,7 @@ const md = [
   '',
   '## 3. Legibility floors on every source',
   '',
-  'Base pages of each source (at least about 30k text tokens a source), contexts at 15% and at 100% of each conversation\'s text, for each consumer; every image\'s smallest glyph as the consumer sees it.',
+  `Base pages of each source (conversations taken in order until at least ${FLOOR_PAGES} pages, with a ${FLOOR_HOT_BUDGET}-token hot tier so short threads are paged), contexts at 15% and at 100% of each conversation's text (at least 500 tokens), queried with the conversation's first user turn, for each consumer; every image's smallest glyph as the consumer sees it, read from the PNG.`,
   '',
   markdownTable(floorHeaders, floorTable),
   '',

@@ -3,26 +3,17 @@
  * turns by the page's geometry (see splitTurnTexts), each with the id of its source turn.
  */
 import { splitTurnTexts } from '../../src/codec/turn-text.js';
-import type { PageGeometry } from '../../renderers/page.js';
+import { parseStoredGeometry } from './stored-geometry.js';
 import type { PageRow, PageTurnRow } from './store.js';
 
 /** What the index needs of a page. */
 export type IndexedPage = Pick<PageRow, 'id' | 'userId' | 'agentId' | 'sessionId' | 'turnIds' | 'firstSeq' | 'geometry' | 'decodedText'>;
 
-function parseGeometry(json: string): PageGeometry | undefined {
-  try {
-    const g = JSON.parse(json) as PageGeometry;
-    return g && typeof g === 'object' && Array.isArray(g.lines) ? g : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The rows of one page: a row per turn, or one row for the whole page when its text cannot be cut. */
 export function pageTurnRows(page: IndexedPage): PageTurnRow[] {
   if (!page.decodedText) return [];
   const base = { userId: page.userId, agentId: page.agentId, sessionId: page.sessionId, pageId: page.id };
-  const geometry = parseGeometry(page.geometry);
+  const geometry = parseStoredGeometry(page.geometry);
   const turns = geometry ? splitTurnTexts(page.decodedText, geometry) : undefined;
   if (!turns || turns.some((t) => t.turn < 0 || t.turn >= page.turnIds.length)) {
     return [{ ...base, id: `${page.id}:-1`, turnId: '', turn: -1, seq: page.firstSeq, text: page.decodedText }];

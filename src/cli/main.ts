@@ -185,6 +185,27 @@ export function buildProgram(setExit: (code: number) => void): Command {
     // Loaded on use: the other commands need not load the MCP SDK.
     .action((opts) => run(async () => (await import('./commands/mcp.js')).mcpCommand(opts))());
 
+  decoderOptions(
+    program
+      .command('calibrate')
+      .description("Measure a consuming model's legibility floor: draw held-out chat on the profile's canvas at a ladder of glyph sizes, have the model transcribe every page, and write a table, a chart and a legibility preset for Memory.open({ legibility }).")
+      .addOption(new Option('--profile <name>', 'vision-token profile of the model being calibrated, e.g. gpt-4o').argParser(nonEmpty('--profile', 'gpt-4o')).makeOptionMandatory()),
+  )
+    .option('--out <dir>', 'folder for the state file (reruns resume), calibration.md/.json/.png and the preset legibility.json', 'opticmem-calibration')
+    .option('--pages <n>', 'pages read at each glyph size (default 4)')
+    .option('--sizes <list>', 'glyph sizes in px as the model sees them (default 5,6,7,8,9,10,11,12,13,14,16,18,20)')
+    .option('--min-fidelity <f>', 'mean fidelity a size must reach, with every larger size, to be legible (default 0.95)')
+    .option('--text <file>', "held-out chat text: .txt, JSON or JSON Lines ('-' for stdin); default the conversations the package ships")
+    .option('--canvas <WxH>', "one of the profile's canvases (default: its largest of at most 1024x1024 pixels)")
+    .option('--price-in <usd>', 'USD per 1M input tokens, for the cost estimate')
+    .option('--price-out <usd>', 'USD per 1M output tokens, for the cost estimate')
+    .option('--max-tokens <n>', 'estimated tokens a billed run may send without --yes (default 1000000)')
+    .option('--needles', 'also plant a fact on every page and ask it back (one more request a page; --decoder openai)')
+    .option('--yes', 'go ahead with a billed run whatever the estimate (needed when not at a terminal)')
+    .option('--json', 'print JSON on stdout (the estimate and progress go to stderr)')
+    // Loaded on use, like mcp: the other commands need not load the calibration code.
+    .action((opts) => run(async () => (await import('./commands/calibrate.js')).calibrateCommand(opts))());
+
   program
     .command('eval')
     .description(
