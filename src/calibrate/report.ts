@@ -10,7 +10,7 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatNumber, formatPercent, markdownTable } from '../../eval/lib/table.js';
+import { formatNumber, formatPercent, markdownTable } from '../internal/table.js';
 import { LegibilityPresetSchema, type LegibilityPreset } from '../tokens/legibility.js';
 import type { CanvasSize } from '../tokens/vision-token-profile.js';
 import type { PageResult } from './state.js';
@@ -152,7 +152,7 @@ export function markdownReport(rows: readonly CalibrationRow[], floor: number | 
 
 /** Fidelity vs glyph size, each point labelled with the ratio a full page reaches there. */
 export async function renderCalibrationChart(series: readonly { readonly name: string; readonly rows: readonly CalibrationRow[] }[], minFidelity: number, title: string, labels = series.length === 1): Promise<Uint8Array> {
-  const { renderLineChart } = await import('../../eval/lib/chart.js');
+  const { renderLineChart } = await import('../internal/chart.js');
   const all = series.flatMap((s) => s.rows);
   const xs = all.map((r) => r.glyphPx);
   const lo = Math.min(...xs);

@@ -13,7 +13,7 @@ import { calibrate } from '../../calibrate/calibrate.js';
 import { formatEstimate } from '../../calibrate/estimate.js';
 import { createOpenAINeedleAsker } from '../../calibrate/needles.js';
 import { DEFAULT_MAX_TOKENS, DEFAULT_MIN_FIDELITY, DEFAULT_PAGES, DEFAULT_SIZES } from '../../calibrate/options.js';
-import { formatPercent } from '../../../eval/lib/table.js';
+import { formatPercent } from '../../internal/table.js';
 import { InvalidInputError } from '../../errors.js';
 import { packageRoot } from '../../internal/package-root.js';
 import { decoderFromFlags, type DecoderFlags } from '../decoder-flags.js';
