@@ -130,6 +130,9 @@ describe('opticmemMiddleware with generateText', () => {
     expect(preamble).toBeDefined();
     expect(preamble).toContain('Boston');
     expect(reports[0]!.pages.some((p) => p.recalled && p.as === 'text')).toBe(true);
+    // Whatever came in whole or as recalled turns, every recalled turn is one of this scope's pages.
+    const held = new Set(pages.map((p) => p.id));
+    for (const t of reports[0]!.recalledTurns) expect(held.has(t.pageId)).toBe(true);
     const { hot } = await heldTurns(memory, scope);
     expect(hot.slice(-2).map((t) => [t.role, t.content])).toEqual([
       ['user', 'Which city do we fly out of, Boston?'],

@@ -69,6 +69,8 @@ export interface OpticMemContextReport {
   readonly savedTokens: number;
   readonly representedTokens: number;
   readonly pages: readonly ContextPage[];
+  /** Turns recalled for the caller's last message, from the turn-level index. */
+  readonly recalledTurns: BuiltContext['recalledTurns'];
   readonly turns: number;
   readonly omitted: BuiltContext['omitted'];
 }
@@ -190,6 +192,7 @@ export function opticmemMiddleware(options: OpticMemMiddlewareOptions): Language
         savedTokens: ctx.savedTokens,
         representedTokens: ctx.representedTokens,
         pages: ctx.pages,
+        recalledTurns: ctx.recalledTurns,
         turns: ctx.turns,
         omitted: ctx.omitted,
       };
