@@ -186,13 +186,6 @@ export async function buildContextMessages(source: ContextSource, options: Build
     const drawn = await source.consumerPages.draw(key, block.map((t) => t.text), vision, legibility, DRAWN_TURNS_RATIO);
     if (drawn.tokens > 0 && drawn.tokens < sumTokens(block)) turnImages = drawn.images;
   };
-  /**
-   * The recalled turns that fit `room`: as text, or drawn for a vision consumer when that
-   * costs less. A drawing's ratio is known only once drawn, so the most turns whose drawing
-   * fits are found by bisecting the ratio they are selected at, from 1 up to a generous
-   * DRAWN_TURNS_MAX_RATIO; the room a drawing leaves (it fills whole canvases) takes more
-   * turns as text.
-   */
   // What a drawing of the kept turns would cost, from its plan (nothing rendered); undefined when not cheaper than their text.
   const plannedCost = (): number | undefined => {
     if (!vision || !legibility || keptHits.length === 0) return undefined;
@@ -200,6 +193,13 @@ export async function buildContextMessages(source: ContextSource, options: Build
     const tokens = source.consumerPages.planTokens(block.map((t) => t.text), vision, legibility, DRAWN_TURNS_RATIO);
     return tokens > 0 && tokens < sumTokens(block) ? tokens : undefined;
   };
+  /**
+   * The recalled turns that fit `room`: as text, or drawn for a vision consumer when that
+   * costs less. A drawing's ratio is known only once drawn, so the most turns whose drawing
+   * fits are found by bisecting the ratio they are selected at, from 1 up to a generous
+   * DRAWN_TURNS_MAX_RATIO; the room a drawing leaves (it fills whole canvases) takes more
+   * turns as text.
+   */
   const chooseTurns = async (room: number) => {
     extraText.length = 0;
     turnImages = undefined;

@@ -69,29 +69,34 @@ export async function turnsOfPages(store: MemoryStore, scope: Scope, pageIds: re
   return pages.flatMap(pageTurnRows).sort((a, b) => a.seq - b.seq);
 }
 
+/** For each turn, up to `n` turns either side of it on its own page, in page order (none when n is 0). */
+export async function neighboursOf(store: MemoryStore, scope: Scope, turns: readonly PageTurnRow[], n: number): Promise<{ before: PageTurnRow[]; after: PageTurnRow[] }[]> {
+  const byPage = new Map<string, PageTurnRow[]>();
+  if (n > 0) {
+    for (const row of await turnsOfPages(store, scope, [...new Set(turns.map((t) => t.pageId))])) byPage.set(row.pageId, [...(byPage.get(row.pageId) ?? []), row]);
+    for (const rows of byPage.values()) rows.sort((a, b) => a.turn - b.turn);
+  }
+  return turns.map((turn) => {
+    const onPage = byPage.get(turn.pageId) ?? [];
+    const at = onPage.findIndex((r) => r.turn === turn.turn);
+    return at < 0 ? { before: [], after: [] } : { before: onPage.slice(Math.max(0, at - n), at), after: onPage.slice(at + 1, at + 1 + n) };
+  });
+}
+
 /** The hits with their neighbours on the page. */
 export async function withNeighbours(store: MemoryStore, scope: Scope, hits: readonly TurnSearchHit[], neighbours: number): Promise<TurnHit[]> {
-  const byPage = new Map<string, PageTurnRow[]>();
-  if (neighbours > 0) {
-    for (const row of await turnsOfPages(store, scope, [...new Set(hits.map((h) => h.turn.pageId))])) {
-      byPage.set(row.pageId, [...(byPage.get(row.pageId) ?? []), row]);
-    }
-  }
+  const around = await neighboursOf(store, scope, hits.map((h) => h.turn), neighbours);
   const brief = (r: PageTurnRow) => ({ turnId: r.turnId, text: r.text });
-  return hits.map(({ turn, score }) => {
-    const onPage = (byPage.get(turn.pageId) ?? []).sort((a, b) => a.turn - b.turn);
-    const at = onPage.findIndex((r) => r.turn === turn.turn);
-    return {
-      pageId: turn.pageId,
-      turnId: turn.turnId,
-      turn: turn.turn,
-      text: turn.text,
-      score,
-      seq: turn.seq,
-      before: at < 0 ? [] : onPage.slice(Math.max(0, at - neighbours), at).map(brief),
-      after: at < 0 ? [] : onPage.slice(at + 1, at + 1 + neighbours).map(brief),
-    };
-  });
+  return hits.map(({ turn, score }, i) => ({
+    pageId: turn.pageId,
+    turnId: turn.turnId,
+    turn: turn.turn,
+    text: turn.text,
+    score,
+    seq: turn.seq,
+    before: around[i]!.before.map(brief),
+    after: around[i]!.after.map(brief),
+  }));
 }
 
 export function parseRecallTurnsOptions(options: unknown): z.infer<typeof RecallTurnsSchema> {
