@@ -44,6 +44,7 @@ try {
   const spy = { handleChatModelStart: (_llm: unknown, messages: BaseMessage[][]) => void (lastPrompt = messages[0]!) };
   for (const input of questions) {
     await chain.invoke({ input }, { configurable: { sessionId: 'portugal' }, callbacks: [spy] });
+    await memory.flush(); // background compaction, waited for so the scripted run is the same every time
   }
 
   const scope = { userId: 'maya', sessionId: 'portugal' };

@@ -80,6 +80,7 @@ try {
   let lastReply = '';
   for (const [i, question] of [...questions, 'Can we take a ferry across the river on 17 May?'].entries()) {
     const result = await run(agent, question, { session });
+    await memory.flush(); // background compaction, waited for so the scripted run is the same every time
     sawPages ||= describeInput(model.lastInput).includes('input_image');
     lastReply = String(result.finalOutput);
     const r = report!;

@@ -9,6 +9,7 @@
  * smaller canvas in the profile's family) is not taken: the page keeps its tier and image,
  * counted in `cannotShrink`, until its retention reaches a step that can, or it is dropped.
  */
+import { mapLimit } from '../src/internal/map-limit.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { PageGeometry } from '../renderers/page.js';
@@ -236,14 +237,15 @@ export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Pr
       options.onProgress?.(moved.length + dropped.length, plans.length);
     }
     const history: PageMoveRow[] = [];
-    for (const plan of group) {
-      if (plan.kind !== 'move') continue;
+    // Pages are read as many at once as the decoder serves (a remote endpoint many, the local readers one).
+    const moves = group.filter((p): p is Extract<typeof p, { kind: 'move' }> => p.kind === 'move');
+    await mapLimit(moves, ctx.decoder().concurrency ?? 1, async (plan) => {
       const move = await movePage(ctx, plan, strategy, now, repairs.get(plan.page.id)?.update ?? {});
       repairs.delete(plan.page.id);
       moved.push(move);
       options.onProgress?.(moved.length + dropped.length, plans.length);
       history.push({ id: randomUUID(), ...exact, pageId: move.pageId, from: move.from, to: move.to, retention: move.retention, visualTokensBefore: move.visualTokensBefore, visualTokensAfter: move.visualTokensAfter, movedAt: now });
-    }
+    });
     // One commit per scope keeps the moves table from fragmenting into a file per page.
     if (history.length) await ctx.store.addMoves?.(history);
   }

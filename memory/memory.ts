@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { decode, encode, resolveProfile } from '../src/codec/codec.js';
+import { decode, resolveProfile } from '../src/codec/codec.js';
 import type { Decoder } from '../src/decoders/decoder.js';
 import { createLocalDecoder } from '../src/decoders/local-decoder.js';
 import type { Embedder } from '../src/embedders/embedder.js';
@@ -14,7 +14,6 @@ import { createO200kTokenizer, type TextTokenizer } from '../src/tokens/text-tok
 import type { VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
 import { legibilityOf, parseLegibility, type Legibility, type LegibilityInput } from '../src/tokens/legibility.js';
 import { buildContextMessages, type BuildContextOptions, type BuiltContext } from './context-builder.js';
-import { withFileLock } from './store/file-lock.js';
 import { parseMessages, type ChatMessage } from './messages.js';
 import { ExportSchema, type MemoryExport } from './export-format.js';
 import { IdSchema, parseScope, scopeKey } from './scope.js';
@@ -25,6 +24,10 @@ import { TiersSchema, type Tiers, type TiersInput } from './tiers.js';
 import { agePages, DAY_MS, parseAgeOptions, type AgeOptions, type AgeResult } from './ageing.js';
 import { readClock } from './clock.js';
 import { checkLadderProfile, compactionProfile, recordForgettingPolicy, resolveForgettingPolicy, type ForgettingPolicy } from './forgetting-policy.js';
+import { CompactSchema, Compactor, type CompactOptions, type CompactResult } from './compaction.js';
+import { EncodeThread } from './encode-thread.js';
+import { getProfile } from '../src/tokens/profiles/index.js';
+import { asCompactionError, CompactionQueue, type CompactionEvent, type FlushResult } from './compaction-queue.js';
 import { parseLadder, type Ladder } from './ladder.js';
 import type { RetentionCurve } from './retention.js';
 import { readOnlyStore } from './store/read-only-store.js';
@@ -46,12 +49,34 @@ export interface MemoryOptions {
   readonly decoder?: Decoder;
   readonly embedder?: Embedder;
   /**
-   * Compact automatically on `add` when the hot tier is over budget. Default true for a local
-   * folder, where a lock file serialises compaction across processes; false for a remote URI
-   * (s3://, gs://, az://, db://), which has no such lock: two processes compacting the same
-   * turns at once would both write pages for them. There, call `compact` from one worker.
+   * Compact automatically after `add` when the hot tier is over budget. Default true, for local
+   * folders and object storage alike: automatic compaction is idempotent (a page's id comes from
+   * the turns it replaces and pages are written insert-if-absent), so workers compacting the same
+   * scope at once leave one page per set of turns. On object storage that needs a store whose
+   * commits are conditional writes (AWS S3, MinIO, Cloudflare R2, GCS, Azure): see the README.
    */
   readonly autoCompact?: boolean;
+  /**
+   * Where automatic compaction runs. 'background' (default): `add` resolves once its turns are
+   * stored and the scope is compacted by this memory's queue (`flush()` waits for it, `close()`
+   * drains it, failures are retried and reported through `onCompaction`). 'inline': `add` waits
+   * for compaction and reports it in its result.
+   */
+  readonly compaction?: 'background' | 'inline';
+  /** Every background compaction's outcome, including failures and their retries. */
+  readonly onCompaction?: (event: CompactionEvent) => void;
+  /**
+   * Serialise compaction across processes with a lock file in a local store folder. Default true;
+   * correctness does not depend on it (compaction is idempotent), it saves duplicated drawing.
+   * Turn it off on file systems where exclusive file creation is unreliable.
+   */
+  readonly compactionLock?: boolean;
+  /**
+   * Draw and verify pages on a worker thread, so compaction never stalls the thread serving
+   * `add`, recall and the integrations. Default true; applies with the default reader, tokenizer
+   * and a built-in profile (with a custom one of those, pages are drawn on the calling thread).
+   */
+  readonly compactionWorker?: boolean;
   /** Clock in ms since epoch; inject one to simulate time. */
   readonly now?: () => number;
   /** A store to use instead of opening LanceDB (another MemoryStore implementation). */
@@ -94,6 +119,10 @@ const OptionsSchema = z
     decoder: z.custom<Decoder>((v) => typeof v === 'object' && v !== null && 'decode' in v, 'decoder must implement Decoder').optional(),
     embedder: z.custom<Embedder>((v) => typeof v === 'object' && v !== null && 'embed' in v, 'embedder must implement Embedder').optional(),
     autoCompact: z.boolean().optional(),
+    compaction: z.enum(['background', 'inline'], { error: "compaction must be 'background' or 'inline'" }).optional(),
+    onCompaction: z.custom<(e: CompactionEvent) => void>((v) => typeof v === 'function', 'onCompaction must be a function').optional(),
+    compactionLock: z.boolean().optional(),
+    compactionWorker: z.boolean().optional(),
     now: z.function().optional(),
     store: z.custom<MemoryStore>((v) => typeof v === 'object' && v !== null && 'addPages' in v).optional(),
     forgetting: z
@@ -111,35 +140,16 @@ const OptionsSchema = z
 
 export interface AddResult {
   readonly turnIds: string[];
+  /** What inline compaction did (`compaction: 'inline'`). */
   readonly compacted?: CompactResult;
+  /** True when the scope went over its hot budget and was queued for background compaction. */
+  readonly compactionQueued?: boolean;
   /**
    * Why automatic compaction failed, when it did. The turns were stored before it ran and stay
    * hot; the next `add` or `compact` tries again. `add` never rejects once its turns are
    * stored, so a caller that retries a rejected `add` cannot store a turn twice.
    */
   readonly compactionError?: OpticMemError;
-}
-
-export interface CompactResult {
-  readonly turnsCompacted: number;
-  readonly pagesWritten: number;
-  readonly textTokens: number;
-  readonly visualTokens: number;
-  readonly meanFidelity: number | undefined;
-}
-
-export interface CompactProgress {
-  readonly phase: 'rendering' | 'pages-committed' | 'turns-removed';
-  readonly pages: number;
-  readonly turns: number;
-}
-
-export interface CompactOptions {
-  /** Compact every hot turn, not just what exceeds the budget. */
-  readonly all?: boolean;
-  /** Text tokens to leave hot. Default the hot budget; automatic compaction leaves half of it. */
-  readonly keepTokens?: number;
-  readonly onProgress?: (event: CompactProgress) => void;
 }
 
 export interface RecallOptions {
@@ -176,14 +186,6 @@ export interface RecallHit {
   readonly textTokens: number;
 }
 
-const CompactSchema = z
-  .object({
-    all: z.boolean().optional(),
-    keepTokens: z.number().int('keepTokens must be a whole number of tokens').min(0, 'keepTokens must be >= 0').optional(),
-    onProgress: z.function().optional(),
-  })
-  .strict();
-
 const RecallSchema = z
   .object({
     scope: z.unknown(),
@@ -219,13 +221,17 @@ export class Memory {
   readonly #ownsDecoder: boolean;
   readonly #embedder: Embedder | undefined;
   readonly #autoCompact: boolean;
+  readonly #background: boolean;
   readonly #now: () => number;
-  readonly #lockDir: string | undefined;
+  readonly #compactor: Compactor;
+  readonly #queue: CompactionQueue;
+  readonly #thread: EncodeThread | undefined;
+  /** Hot text tokens per scope as this process last counted them (see add). */
+  readonly #hotTokens = new Map<string, number>();
   readonly curve: RetentionCurve;
   readonly ladder: Ladder;
   readonly readOnly: boolean;
   readonly #policy: ForgettingPolicy;
-  readonly #compactionProfile: VisionTokenProfile;
   readonly #legibility: ReadonlyMap<string, Legibility>;
   /** Pages drawn again for consumers whose legibility floor the stored ones miss. */
   readonly #consumerPages: ConsumerPages;
@@ -237,7 +243,6 @@ export class Memory {
     o: MemoryOptions,
     tiers: Tiers,
     lockDir: string | undefined,
-    remote: boolean,
     policy: ForgettingPolicy,
     profile: VisionTokenProfile,
     legibility: ReadonlyMap<string, Legibility>,
@@ -251,14 +256,33 @@ export class Memory {
     this.#decoder = o.decoder;
     this.#ownsDecoder = o.decoder === undefined;
     this.#embedder = o.embedder;
-    this.#autoCompact = o.autoCompact ?? !remote;
+    this.#autoCompact = o.autoCompact ?? true;
+    this.#background = o.compaction !== 'inline';
     this.#now = o.now ?? Date.now;
-    this.#lockDir = lockDir;
     this.readOnly = o.readOnly === true;
     this.#policy = policy;
     this.curve = policy.curve;
     this.ladder = policy.ladder;
-    this.#compactionProfile = compactionProfile(policy.ladder, profile);
+    // The memory's profile, or on a mode ladder its first mode (see compactionProfile).
+    const planned = compactionProfile(policy.ladder, profile);
+    this.#thread = o.compactionWorker !== false && o.decoder === undefined && o.tokenizer === undefined && isBuiltIn(planned) ? new EncodeThread() : undefined;
+    this.#compactor = new Compactor({
+      store,
+      tiers,
+      tokenizer: this.tokenizer,
+      profile: planned,
+      minGlyphPx: this.legibilityOf(planned).minGlyphPx,
+      tier: policy.ladder.steps[0]!.name,
+      policy,
+      initialStrength: policy.curve.initialStrength,
+      clock: this.#now,
+      lockDir: o.compactionLock === false ? undefined : lockDir,
+      decoder: () => this.#decoderInstance(),
+      ...(this.#thread ? { thread: this.#thread } : {}),
+      ...(o.embedder ? { embed: (texts: readonly string[]) => this.#embed(texts) } : {}),
+    });
+    this.#queue = new CompactionQueue((scope) => this.#compactScope(scope, { keepTokens: Math.floor(this.tiers.hotBudgetTokens / 2) }, true));
+    if (o.onCompaction) this.#queue.subscribe(o.onCompaction);
   }
 
   /** Open (or create) a memory. Finishes any compaction a crash interrupted (unless read-only). */
@@ -285,8 +309,8 @@ export class Memory {
     try {
       const policy = await resolveForgettingPolicy(store, o.forgetting);
       checkLadderProfile(policy.ladder, profile);
-      const memory = new Memory(store, o, tiers, local && !o.store ? location : undefined, !local, policy, profile, legibility);
-      if (!readOnly) await memory.#recover();
+      const memory = new Memory(store, o, tiers, local && !o.store ? location : undefined, policy, profile, legibility);
+      if (!readOnly) await memory.#compactor.recover();
       return memory;
     } catch (error) {
       if (!o.store) await store.close();
@@ -362,19 +386,47 @@ export class Memory {
     const result: AddResult = { turnIds: rows.map((r) => r.id) };
     if (!this.#autoCompact) return result;
     try {
-      const hot = await this.#store.listTurns(s);
-      const hotTokens = hot.reduce((a, t) => a + t.textTokens, 0);
+      // This process's count of the scope's hot tokens: read from the store after each compaction,
+      // added to by each add in between (another process's adds show up at the next read).
+      const key = scopeKey(s);
+      const known = this.#hotTokens.get(key);
+      const hotTokens =
+        known !== undefined
+          ? known + rows.reduce((a, r) => a + r.textTokens, 0)
+          : this.#store.hotTokens
+            ? await this.#store.hotTokens(s)
+            : (await this.#store.listTurns(s)).reduce((a, t) => a + t.textTokens, 0);
+      this.#hotTokens.set(key, hotTokens);
       if (hotTokens <= this.tiers.hotBudgetTokens) return result;
+      if (this.#background) {
+        this.#queue.enqueue({ userId: s.userId ?? '', agentId: s.agentId ?? '', sessionId: s.sessionId ?? '' });
+        return { ...result, compactionQueued: true };
+      }
       // Compacting down to half the budget makes each automatic batch at least half a budget of
       // text, so pages fill up instead of one small page per turn that overflows.
-      return { ...result, compacted: await this.compact(s, { keepTokens: Math.floor(this.tiers.hotBudgetTokens / 2) }) };
+      return { ...result, compacted: await this.#compactScope(s, { keepTokens: Math.floor(this.tiers.hotBudgetTokens / 2) }, true) };
     } catch (cause) {
       // The turns are committed: report the failure instead of rejecting, so a retry cannot duplicate them.
-      const compactionError = OpticMemError.isInstance(cause)
-        ? cause
-        : new OpticMemError('compaction_failed', `Automatic compaction failed: ${String((cause as Error)?.message ?? cause)}. The turns are stored and stay hot; compaction runs again on the next add() or compact().`, { cause });
-      return { ...result, compactionError };
+      return { ...result, compactionError: asCompactionError(cause) };
     }
+  }
+
+  /**
+   * Wait for background compaction: every scope queued so far is compacted (or its retries are
+   * spent). Resolves with what finished since the last flush, failures included; never rejects
+   * for a failed compaction, whose turns stay stored and hot.
+   */
+  async flush(): Promise<FlushResult> {
+    return this.#queue.flush();
+  }
+
+  /**
+   * Listen to background compaction's outcomes, of every scope or of one stored scope; returns
+   * the function that stops listening. A final failure nobody listens to becomes a process warning.
+   */
+  onCompaction(listener: (event: CompactionEvent) => void, scope?: Scope): () => void {
+    const s = scope === undefined ? undefined : parseScope(scope, 'scope', { stored: true });
+    return this.#queue.subscribe(listener, s && { userId: s.userId ?? '', agentId: s.agentId ?? '', sessionId: s.sessionId ?? '' });
   }
 
   /**
@@ -387,129 +439,15 @@ export class Memory {
     const s = parseScope(scope);
     parseInput(CompactSchema, options, 'options');
     readClock(this.#now);
-    return withFileLock(this.#lockDir, 'compaction', async () => {
-      await this.#recover(s);
-      const hot = await this.#store.listTurns(s);
-      const keep: TurnRow[] = [];
-      if (!options.all) {
-        const keepTokens = Math.min(options.keepTokens ?? this.tiers.hotBudgetTokens, this.tiers.hotBudgetTokens);
-        let tokens = 0;
-        for (let i = hot.length - 1; i >= 0; i--) {
-          // The newest turn stays hot whenever it fits the whole budget.
-          const limit = keep.length === 0 ? this.tiers.hotBudgetTokens : keepTokens;
-          if (tokens + hot[i]!.textTokens > limit) break;
-          tokens += hot[i]!.textTokens;
-          keep.unshift(hot[i]!);
-        }
-      }
-      const old = hot.slice(0, hot.length - keep.length);
-      const empty: CompactResult = { turnsCompacted: 0, pagesWritten: 0, textTokens: 0, visualTokens: 0, meanFidelity: undefined };
-      if (old.length === 0) return empty;
-      // Pages never mix scopes: group by the stored scope of each turn.
-      const groups = new Map<string, TurnRow[]>();
-      for (const t of old) {
-        const key = scopeKey({ userId: t.userId, agentId: t.agentId, sessionId: t.sessionId });
-        groups.set(key, [...(groups.get(key) ?? []), t]);
-      }
-      let result = empty;
-      let fidelitySum = 0;
-      let fidelityN = 0;
-      // Page tiers are the ladder's step names from here on: the store keeps to this policy.
-      await recordForgettingPolicy(this.#store, this.#policy);
-      for (const turns of groups.values()) {
-        const pages = await this.#pagesFor(turns, this.tiers.lossless.ratio, this.ladder.steps[0]!.name, (done) =>
-          options.onProgress?.({ phase: 'rendering', pages: done, turns: turns.length }),
-        );
-        await this.#store.addPages(pages); // phase 1: one commit for every page of the batch
-        options.onProgress?.({ phase: 'pages-committed', pages: pages.length, turns: turns.length });
-        await this.#store.deleteTurns(s, turns.map((t) => t.id)); // phase 2
-        options.onProgress?.({ phase: 'turns-removed', pages: pages.length, turns: turns.length });
-        for (const p of pages) {
-          if (p.fidelity >= 0) {
-            fidelitySum += p.fidelity;
-            fidelityN++;
-          }
-        }
-        result = {
-          turnsCompacted: result.turnsCompacted + turns.length,
-          pagesWritten: result.pagesWritten + pages.length,
-          textTokens: result.textTokens + pages.reduce((a, p) => a + p.textTokens, 0),
-          visualTokens: result.visualTokens + pages.reduce((a, p) => a + p.visualTokens, 0),
-          meanFidelity: undefined,
-        };
-      }
-      return { ...result, meanFidelity: fidelityN ? fidelitySum / fidelityN : undefined };
-    });
+    return this.#compactScope(s, options);
   }
 
-  async #pagesFor(turns: readonly TurnRow[], ratio: number, tier: string, onPage?: (done: number) => void): Promise<PageRow[]> {
-    const first = turns[0]!;
-    const encoded = await encode(
-      turns.map((t) => ({ role: t.role, content: t.content, ...(t.name ? { label: `${t.name}:` } : {}) })),
-      {
-        ratio,
-        // The memory's profile, or on a mode ladder its first mode (see compactionProfile).
-        profile: this.#compactionProfile,
-        tokenizer: this.tokenizer,
-        // Lossless pages stay legible to the model they are planned for.
-        minGlyphPx: this.legibilityOf(this.#compactionProfile).minGlyphPx,
-        verify: { decoder: this.#decoderInstance(), minFidelity: this.tiers.lossless.minFidelity },
-        onPage: (_, i) => onPage?.(i + 1),
-      },
-    );
-    const vectors = this.#embedder ? await this.#embed(encoded.map((p) => p.decodedText ?? '')) : undefined;
-    const now = readClock(this.#now);
-    return encoded.map((p, i) => {
-      const covered = [...new Set(p.slices.map((s) => s.turn))].map((ti) => turns[ti]!);
-      return {
-        id: randomUUID(),
-        userId: first.userId,
-        agentId: first.agentId,
-        sessionId: first.sessionId,
-        turnIds: covered.map((t) => t.id),
-        firstSeq: covered[0]!.seq,
-        lastSeq: covered[covered.length - 1]!.seq,
-        startTime: covered[0]!.createdAt,
-        endTime: covered[covered.length - 1]!.createdAt,
-        tier,
-        profile: p.profile,
-        png: p.png,
-        geometry: JSON.stringify(p.geometry),
-        width: p.geometry.width,
-        height: p.geometry.height,
-        textTokens: p.textTokens,
-        visualTokens: p.visualTokens,
-        ratio: p.ratio,
-        targetRatio: p.targetRatio,
-        fidelity: p.fidelity ?? -1,
-        decodedText: p.decodedText ?? '',
-        vector: vectors?.[i] ?? [],
-        strength: this.curve.initialStrength,
-        recallCount: 0,
-        lastRecalledAt: 0,
-        pinned: false,
-        importance: 1,
-        createdAt: now,
-        updatedAt: now,
-      };
-    });
-  }
-
-  /** Finish an interrupted compaction: turns already held by committed pages are removed. */
-  async #recover(scope?: Scope): Promise<void> {
-    const scopes = scope ? [scope] : (await this.#store.scopes()).filter((x) => x.turns > 0 && x.pages > 0).map((x) => x.scope);
-    for (const sc of scopes) {
-      const filter = { ...(sc.userId ? { userId: sc.userId } : {}), ...(sc.agentId ? { agentId: sc.agentId } : {}), ...(sc.sessionId ? { sessionId: sc.sessionId } : {}) };
-      if (!filter.userId && !filter.agentId && !filter.sessionId) continue;
-      const turns = await this.#store.listTurns(filter);
-      if (turns.length === 0) continue;
-      const covering = await this.#store.pagesCoveringTurns(filter, turns.map((t) => t.id));
-      if (covering.length === 0) continue;
-      const covered = new Set<string>();
-      // Only the turn ids: a page whose image is damaged does not stop the others being recovered.
-      for (const page of await this.#store.listPages(filter, { ids: covering, withPng: false })) page.turnIds.forEach((t) => covered.add(t));
-      const ids = turns.filter((t) => covered.has(t.id)).map((t) => t.id);
-      if (ids.length) await this.#store.deleteTurns(filter, ids);
+  /** Compact, then count the scope's hot tokens afresh on the next add. */
+  async #compactScope(s: Scope, options: CompactOptions, wholeChunks = false): Promise<CompactResult> {
+    try {
+      return await this.#compactor.compact(s, options, wholeChunks);
+    } finally {
+      this.#hotTokens.delete(scopeKey(s));
     }
   }
 
@@ -662,12 +600,16 @@ export class Memory {
   async delete(scope: Scope): Promise<{ turns: number; pages: number }> {
     this.#assertOpen();
     const s = parseScope(scope);
-    const turns = await this.#store.listTurns(s);
-    if (turns.length) await this.#store.deleteTurns(s, turns.map((t) => t.id));
-    const pages = await this.#store.deletePages(s);
-    await this.#store.deleteTombstones?.(s);
-    await this.#store.deleteMoves?.(s);
-    return { turns: turns.length, pages };
+    // After any compaction of this memory already running, so none writes pages for deleted turns.
+    return this.#compactor.exclusive(async () => {
+      this.#hotTokens.clear();
+      const turns = await this.#store.listTurns(s);
+      if (turns.length) await this.#store.deleteTurns(s, turns.map((t) => t.id));
+      const pages = await this.#store.deletePages(s);
+      await this.#store.deleteTombstones?.(s);
+      await this.#store.deleteMoves?.(s);
+      return { turns: turns.length, pages };
+    });
   }
 
   /** Every row of a scope as JSON-safe records (PNG as base64), for backup or moving stores. */
@@ -690,6 +632,7 @@ export class Memory {
    * bulk, then folded into the search index), then turns.
    */
   async import(data: MemoryExport, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<{ turns: number; pages: number }> {
+    this.#hotTokens.clear(); // imported turns are counted afresh
     this.#assertOpen();
     const d = parseInput(ExportSchema, data, 'data');
     parseInput(ImportOptionsSchema, options, 'options');
@@ -739,7 +682,7 @@ export class Memory {
     this.#assertWritable('age()');
     const o = parseAgeOptions(options);
     const scope = o.scope === undefined ? undefined : parseScope(o.scope, 'options.scope');
-    return withFileLock(this.#lockDir, 'compaction', async () => {
+    return this.#compactor.exclusive(async () => {
       await recordForgettingPolicy(this.#store, this.#policy);
       return agePages(
         { store: this.#store, decoder: () => this.#decoderInstance(), curve: this.curve, ladder: this.ladder, clock: this.#now },
@@ -796,10 +739,13 @@ export class Memory {
     await this.#store.optimize?.();
   }
 
+  /** Drain background compaction, then release the decoder and the store. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    await this.#queue.close();
     this.#closed = true;
     try {
+      await this.#thread?.close();
       if (this.#ownsDecoder) await this.#decoder?.close();
     } finally {
       await this.#store.close();
@@ -808,6 +754,17 @@ export class Memory {
 }
 
 export type { MemoryExport };
+
+/** A profile the worker thread can look up by name: one of the built-in ones, not a user's object. */
+function isBuiltIn(profile: VisionTokenProfile): boolean {
+  try {
+    return getProfile(profile.name) === profile;
+  } catch {
+    return false;
+  }
+}
+export type { CompactOptions, CompactProgress, CompactResult } from './compaction.js';
+export type { CompactionEvent, FlushResult } from './compaction-queue.js';
 
 /** Rows per write when importing: large enough to be bulk, small enough to bound memory. */
 const IMPORT_BATCH = 500;

@@ -26,7 +26,7 @@ export { fidelity, normalizeForFidelity } from './codec/fidelity.js';
 export { createOpenAIDecoder, OPENAI_OCR_PROMPTS, type OpenAIDecoderOptions } from './decoders/openai-decoder.js';
 export type { Embedder, EmbedderV1 } from './embedders/embedder.js';
 export { createOpenAIEmbedder, type OpenAIEmbedderOptions } from './embedders/openai-embedder.js';
-export { Memory, type MemoryOptions, type AddResult, type CompactResult, type CompactOptions, type CompactProgress, type RecallOptions, type RecallHit, type SkippedPage, type MemoryExport } from '../memory/memory.js';
+export { Memory, type MemoryOptions, type AddResult, type CompactResult, type CompactOptions, type CompactProgress, type CompactionEvent, type FlushResult, type RecallOptions, type RecallHit, type SkippedPage, type MemoryExport } from '../memory/memory.js';
 export { MESSAGE_OVERHEAD_TOKENS, type BuildContextOptions, type BuiltContext, type ContextMessage, type ContextPart, type ContextPage, type ContextTurn } from '../memory/context-builder.js';
 export type { RecallTurnsOptions, TurnHit } from '../memory/turn-recall.js';
 export type { ChatMessage } from '../memory/messages.js';

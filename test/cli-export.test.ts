@@ -35,6 +35,7 @@ describe('opticmem export and import', () => {
     const memory = await Memory.open({ path: db, tiers: { hotBudgetTokens: 500 }, profile: 'deepseek-ocr:small', decoder });
     try {
       await memory.add(trip.slice(0, 8), { userId: 'maya', sessionId: 's1' });
+      await memory.flush();
       expect((await memory.list({ userId: 'maya', sessionId: 's1' })).pages.length).toBeGreaterThan(0);
       await memory.add([{ role: 'user', content: 'Daniel wants the window seat.' }, { role: 'assistant', content: 'Noted: window seat for Daniel.' }], { userId: 'daniel' });
     } finally {

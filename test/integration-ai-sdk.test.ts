@@ -76,7 +76,8 @@ describe('opticmemMiddleware with generateText', () => {
     const sent1 = mock.doGenerateCalls[0]!.prompt;
     expect(sent1.map((m) => m.role)).toEqual(['system', ...first.map((m) => m.role)]);
     expect(textOf(sent1).slice(1)).toEqual(first.map((m) => m.content));
-    expect(r1.providerMetadata?.['opticmem']).toMatchObject({ adopted: true, storedTurns: history.length + 2 });
+    expect(r1.providerMetadata?.['opticmem']).toMatchObject({ adopted: true, storedTurns: history.length + 2, compactionQueued: true });
+    await memory.flush(); // the hot tier overflowed: compaction ran in the background
     const afterFirst = await heldTurns(memory, scope);
     expect(afterFirst.total).toBe(history.length + 2);
     expect(afterFirst.pages.length).toBeGreaterThan(0); // the hot tier overflowed and was compacted
@@ -117,6 +118,7 @@ describe('opticmemMiddleware with generateText', () => {
   it('sends decoded page text to a text-only model, recalled pages first, when the caller sends only new messages', async () => {
     const scope = { userId: 'daniel' };
     await memory.add(history, scope);
+    await memory.flush();
     const { pages } = await memory.list(scope);
     expect(pages.length).toBeGreaterThan(0);
     const mock = replying('You fly out of Boston.');
@@ -192,6 +194,7 @@ describe('opticmemMiddleware with streamText', () => {
   it('streams through, shows the model page images, and stores the turn when the stream ends', async () => {
     const scope = { userId: 'stream' };
     await memory.add(history, scope);
+    await memory.flush();
     const chunks = ['The ', 'return flight ', 'leaves at 11:40.'];
     const mock = new MockLanguageModelV3({
       doStream: async () => ({
@@ -307,8 +310,30 @@ describe('opticmemMiddleware input errors', () => {
   });
 });
 
-describe('opticmemMiddleware when compaction fails after the turn is stored', () => {
+describe('opticmemMiddleware when background compaction fails after the turn is stored', () => {
   const failingMemory = useFailingCompaction();
+
+  it('answers at once, says compaction was queued, and the memory reports the failure', async () => {
+    const scope = { userId: 'ines' };
+    const events: string[] = [];
+    const stop = failingMemory().onCompaction((e) => events.push(e.type === 'failed' ? `failed ${e.attempt} ${e.willRetry}` : e.type), scope);
+    try {
+      const model = wrapLanguageModel({ model: replying('Every twenty minutes.'), middleware: opticmemMiddleware({ memory: failingMemory(), scope }) });
+      const result = await generateText({ model, prompt: OVER_BUDGET, maxRetries: 0 });
+      expect(result.text).toBe('Every twenty minutes.');
+      expect(result.providerMetadata?.opticmem).toMatchObject({ storedTurns: 2, compactionQueued: true });
+      const flushed = await failingMemory().flush();
+      expect(flushed.errors.map((e) => e.name)).toEqual(['RemoteServiceError']);
+      expect(events).toEqual(['failed 1 true', 'failed 2 true', 'failed 3 false']);
+      expect((await failingMemory().list(scope)).turns.map((t) => t.content)).toEqual([OVER_BUDGET, 'Every twenty minutes.']);
+    } finally {
+      stop();
+    }
+  });
+});
+
+describe('opticmemMiddleware when inline compaction fails after the turn is stored', () => {
+  const failingMemory = useFailingCompaction(60, 'inline');
 
   it('answers, keeps the turn and says why in providerMetadata, for generate and stream', async () => {
     const scope = { userId: 'ines' };

@@ -50,6 +50,7 @@ describe('OpticMemChatMessageHistory', () => {
   it('feeds a RunnableWithMessageHistory chain: pages come back decoded, new turns are stored', async () => {
     const seed = new OpticMemChatMessageHistory({ memory, scope });
     await seed.addMessages(trip.slice(0, 6).map(asLangChain));
+    await memory.flush(); // compaction runs in the background
     const { pages, turns } = await memory.list(scope);
     expect(pages.length).toBeGreaterThan(0);
     expect(turns.length).toBeLessThan(6);
@@ -159,6 +160,7 @@ describe('when compaction fails after the turns are stored', () => {
     const errors: Error[] = [];
     const history = new OpticMemChatMessageHistory({ memory: failingMemory(), scope: { userId: 'ines' }, onCompactionError: (e) => errors.push(e) });
     await history.addMessages([new HumanMessage(OVER_BUDGET)]);
+    await failingMemory().flush(); // compaction runs in the background; its failure reaches the handler
     expect(errors.map((e) => e.name)).toEqual(['RemoteServiceError']);
     expect((await failingMemory().list({ userId: 'ines' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET]);
 
@@ -169,6 +171,7 @@ describe('when compaction fails after the turns are stored', () => {
     });
     const result = await agent.invoke({ messages: [new HumanMessage(OVER_BUDGET)] });
     expect(text(result.messages.at(-1)!)).toBe('Every twenty minutes.');
+    await failingMemory().flush();
     expect(errors).toHaveLength(2);
     expect((await failingMemory().list({ userId: 'rui' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET, 'Every twenty minutes.']);
   });
@@ -178,6 +181,7 @@ describe('opticmemMiddleware with createAgent', () => {
   const scope = { userId: 'maya', sessionId: 'agent' };
   beforeAll(async () => {
     await memory.add(trip.slice(0, 6), scope);
+    await memory.flush();
   });
 
   it('puts remembered context before the model call and stores the run afterwards', async () => {

@@ -166,6 +166,7 @@ describe('OpticMemSession with run()', () => {
   it('hands the model compacted pages as input_image items, or as decoded text', async () => {
     const scope = { userId: 'daniel', sessionId: 'lisbon' };
     await memory.add(trip.slice(0, 4), scope); // about 550 tokens: the oldest overflow the 400-token hot tier
+    await memory.flush();
     const { pages, turns } = await memory.list(scope);
     expect(pages.length).toBeGreaterThan(0);
 
@@ -269,6 +270,7 @@ describe('OpticMemSession when compaction fails after the items are stored', () 
     const agent = new Agent({ name: 'a', instructions: 'Answer.', model: new ScriptedModel([[say('Every twenty minutes.')]]) });
     const result = await run(agent, OVER_BUDGET, { session });
     expect(result.finalOutput).toBe('Every twenty minutes.');
+    await failingMemory().flush(); // compaction runs in the background; its failure reaches the handler
     expect(errors.length).toBeGreaterThan(0);
     expect(errors[0]!.name).toBe('RemoteServiceError');
     expect((await failingMemory().list({ userId: 'ines' })).turns.map((t) => t.content)).toEqual([OVER_BUDGET, 'Every twenty minutes.']);

@@ -12,6 +12,7 @@ import { spanWithinUser } from '../memory/scope.js';
 import { MESSAGE_OVERHEAD_TOKENS, type ContextMessage } from '../memory/context-builder.js';
 import { resolveProfile } from '../src/codec/codec.js';
 import type { Decoder } from '../src/decoders/decoder.js';
+import { expectEachOnce, holdings } from './support/holdings.js';
 
 const decoder = createOnnxDecoder();
 const dirs: string[] = [];
@@ -28,44 +29,6 @@ afterAll(async () => {
 const trip = JSON.parse(readFileSync(new URL('./fixtures/conversation-en.json', import.meta.url), 'utf8')) as { role: 'user' | 'assistant'; content: string }[];
 const options = { tiers: { hotBudgetTokens: 300 }, profile: 'deepseek-ocr:small', decoder };
 
-type ListedPage = Awaited<ReturnType<Memory['list']>>['pages'][number];
-
-async function holdings(memory: Memory, scope: Scope) {
-  const { turns, pages } = await memory.list(scope);
-  return { hot: turns.map((t) => t.id), paged: pages, pages };
-}
-
-/**
- * Every id is held exactly once and nothing else is: as one hot turn, or by the pages of one
- * compaction batch (pages written together share createdAt). Inside a batch a turn split over
- * pages sits on consecutive pages, as the last turn of one and the first of the next; a turn
- * compacted twice would show up in two batches or twice on a page.
- */
-function expectEachOnce(ids: readonly string[], hot: readonly string[], pages: readonly ListedPage[]): void {
-  const held = new Map<string, number>();
-  const bump = (id: string) => held.set(id, (held.get(id) ?? 0) + 1);
-  hot.forEach(bump);
-  const batches = new Map<number, ListedPage[]>();
-  for (const p of pages) batches.set(p.createdAt, [...(batches.get(p.createdAt) ?? []), p]);
-  for (const batch of batches.values()) {
-    batch.sort((a, b) => a.firstSeq - b.firstSeq);
-    const at = new Map<string, number[]>();
-    batch.forEach((p, i) => {
-      expect(new Set(p.turnIds).size, `page ${p.id} lists a turn twice`).toBe(p.turnIds.length);
-      for (const t of p.turnIds) at.set(t, [...(at.get(t) ?? []), i]);
-    });
-    for (const [turn, where] of at) {
-      for (let j = 1; j < where.length; j++) {
-        expect(where[j], `turn ${turn} on non-adjacent pages of a batch`).toBe(where[j - 1]! + 1);
-        expect(batch[where[j - 1]!]!.turnIds.at(-1), `turn ${turn} continues but is not last on its page`).toBe(turn);
-        expect(batch[where[j]!]!.turnIds[0], `turn ${turn} continues but is not first on the next page`).toBe(turn);
-      }
-      bump(turn);
-    }
-  }
-  expect(new Set(held.keys())).toEqual(new Set(ids));
-  for (const [id, n] of held) expect(n, `turn ${id} is held ${n} times`).toBe(1);
-}
 
 describe('Memory on a real LanceDB folder', () => {
   let memory: Memory;
@@ -80,9 +43,20 @@ describe('Memory on a real LanceDB folder', () => {
     expect(memory.curve.name).toBe('fsrs'); // the default forgetting curve
     const scope = { userId: 'maya', sessionId: 'lisbon' };
     const ids: string[] = [];
-    for (const m of trip.slice(0, 8)) ids.push(...(await memory.add(m, scope)).turnIds);
+    let queued = 0;
+    for (const m of trip.slice(0, 8)) {
+      const r = await memory.add(m, scope);
+      ids.push(...r.turnIds);
+      if (r.compactionQueued) queued++;
+      expect(r.compacted).toBeUndefined(); // compaction runs in the background
+    }
+    expect(queued).toBeGreaterThan(0);
+    const flushed = await memory.flush();
+    expect(flushed.errors).toEqual([]);
+    expect(flushed.compactions).toBeGreaterThan(0);
     const { hot, pages } = await holdings(memory, scope);
     expect(pages.length).toBeGreaterThan(0);
+    expect(flushed.pagesWritten).toBe(pages.length);
     expectEachOnce(ids, hot, pages);
     const paged = new Set(pages.flatMap((p) => p.turnIds));
     const hotTokens = (await memory.list(scope)).turns.reduce((a, t) => a + t.textTokens, 0);
@@ -184,7 +158,7 @@ describe('Memory on a real LanceDB folder', () => {
     };
     const path = await tempDir();
     const scope = { userId: 'flaky' };
-    const flaky = await Memory.open({ path, ...options, decoder: failing });
+    const flaky = await Memory.open({ path, ...options, decoder: failing, compaction: 'inline' });
     let ids: string[];
     try {
       const r = await flaky.add(trip.slice(0, 8), scope);
@@ -198,7 +172,7 @@ describe('Memory on a real LanceDB folder', () => {
     } finally {
       await flaky.close();
     }
-    const healed = await Memory.open({ path, ...options });
+    const healed = await Memory.open({ path, ...options, compaction: 'inline' });
     try {
       const again = await healed.add({ role: 'user', content: 'One more message, with a working decoder.' }, scope);
       expect(again.compactionError).toBeUndefined();
@@ -357,13 +331,17 @@ describe('Memory on a real LanceDB folder', () => {
     expect(existsSync(path)).toBe(false);
   });
 
-  it('does not compact automatically on a remote URI, where no lock guards compaction', async () => {
+  it('compacts automatically on a remote URI too, without a lock file: compaction is idempotent', async () => {
     // memory:// is LanceDB's in-process object store: a URI like s3://, without a shared folder for locks.
-    const remote = await Memory.open({ uri: `memory://opticmem-${Date.now()}`, ...options, tiers: { hotBudgetTokens: 20 } });
+    const remote = await Memory.open({ uri: `memory://opticmem-${Date.now()}`, ...options, tiers: { hotBudgetTokens: 60 } });
     try {
-      const r = await remote.add(trip.slice(0, 4), { userId: 'u' });
-      expect(r.compacted).toBeUndefined();
-      expect((await remote.list({ userId: 'u' })).turns).toHaveLength(4);
+      const ids: string[] = [];
+      for (const m of trip.slice(0, 6)) ids.push(...(await remote.add(m, { userId: 'u' })).turnIds);
+      const flushed = await remote.flush();
+      expect(flushed.errors).toEqual([]);
+      const { hot, pages } = await holdings(remote, { userId: 'u' });
+      expect(pages.length).toBeGreaterThan(0);
+      expectEachOnce(ids, hot, pages);
     } finally {
       await remote.close();
     }

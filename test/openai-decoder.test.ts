@@ -1,4 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { encode } from '../src/codec/codec.js';
 import type { Decoder } from '../src/decoders/decoder.js';
 import { createOpenAIDecoder, OPENAI_OCR_PROMPTS, stripOcrMarkup, type OpenAIDecoderOptions } from '../src/decoders/openai-decoder.js';
 import { DecodeError, InvalidInputError, RemoteServiceError } from '../src/errors.js';
@@ -302,5 +304,77 @@ describe('OpenAI-compatible decoder', () => {
       expect(seen).toEqual([`${server.baseURL}/chat/completions`]);
       expect(server.requests).toHaveLength(1);
     });
+  });
+});
+
+describe('the decode pool', () => {
+  const page = makePage(['Remember: the launch is on 12 March.'], { fontSize: 12, width: 400 });
+  beforeEach(() => server.reset());
+
+  it('keeps at most `concurrency` requests in flight, and that many when pages wait', async () => {
+    server.reply({ text: 'ok', delayMs: 150 });
+    const decoder = decoderFor({ concurrency: 4 });
+    expect(decoder.concurrency).toBe(4);
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, server.pending())), 5);
+    const started = performance.now();
+    try {
+      const out = await Promise.all(Array.from({ length: 12 }, () => decoder.decode({ png: page.png })));
+      expect(out.every((o) => o.text === 'ok')).toBe(true);
+    } finally {
+      clearInterval(watch);
+    }
+    const ms = performance.now() - started;
+    expect(server.requests).toHaveLength(12);
+    expect(most).toBe(4);
+    // Three waves of 150 ms, not twelve.
+    expect(ms).toBeLessThan(12 * 150 * 0.6);
+    expect(ms).toBeGreaterThanOrEqual(3 * 150 - 20);
+  });
+
+  it('a waiting decode whose signal aborts leaves the line without a request', async () => {
+    server.reply({ text: 'ok', delayMs: 200 });
+    const decoder = decoderFor({ concurrency: 1 });
+    const first = decoder.decode({ png: page.png });
+    const controller = new AbortController();
+    const second = decoder.decode({ png: page.png }, { signal: controller.signal });
+    controller.abort();
+    await expect(second).rejects.toBeInstanceOf(DecodeError);
+    await first;
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('the codec verifies pages through it concurrently and keeps them in source order', async () => {
+    const turns = (JSON.parse(readFileSync(new URL('./fixtures/conversation-en.json', import.meta.url), 'utf8')) as { role: 'user' | 'assistant'; content: string }[]);
+    const options = { ratio: 4, profile: 'deepseek-ocr:tiny' } as const;
+    server.reply({ text: 'ok', delayMs: 150 });
+    const timed = async (concurrency: number) => {
+      const started = performance.now();
+      const pages = await encode(turns, { ...options, verify: { decoder: decoderFor({ concurrency }), minFidelity: 0 } });
+      return { pages, ms: performance.now() - started };
+    };
+    const one = await timed(1);
+    const { pages, ms } = await timed(8);
+    expect(pages.length).toBeGreaterThanOrEqual(6);
+    expect(server.requests).toHaveLength(2 * pages.length);
+    // Drawing is the same either way; the waits on the server overlap.
+    expect(one.ms - ms).toBeGreaterThan(pages.length * 150 * 0.5);
+    const starts = pages.map((p) => p.slices[0]!.turn * 1e6 + p.slices[0]!.start);
+    expect(starts).toEqual([...starts].sort((a, b) => a - b));
+    const unverified = await encode(turns, options);
+    expect(pages.map((p) => p.slices)).toEqual(unverified.map((p) => p.slices));
+  });
+
+  it('defaults to 16 in flight and a two-minute timeout per attempt; refuses a bad concurrency by name', () => {
+    expect(decoderFor().concurrency).toBe(16);
+    const error = (() => {
+      try {
+        createOpenAIDecoder({ model: MODEL, concurrency: 0 });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).field).toBe('options.concurrency');
   });
 });

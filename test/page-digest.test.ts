@@ -105,9 +105,9 @@ describe('page image checksums', () => {
         await store.close();
       }
     }
-    expect(SCHEMA_VERSION).toBe(5);
+    expect(SCHEMA_VERSION).toBe(6);
     const check = await lancedb.connect(uri);
-    expect((await (await check.openTable('meta')).query().where("key = 'schema_version'").toArray()).map((r) => r.value)).toEqual(['5']);
+    expect((await (await check.openTable('meta')).query().where("key = 'schema_version'").toArray()).map((r) => r.value)).toEqual(['6']);
     check.close();
   });
 

@@ -15,6 +15,8 @@ import { readOnlyStore } from './read-only-store.js';
 import { addMissingDigests, DIGEST_COLUMN, pngDigest, verifiedPng } from './page-digest.js';
 import { hasCjk, searchableText } from './search-text.js';
 import { and, idInList, scopeFilter, sqlLiteral, sqlString, valuesById } from './sql.js';
+import { probeConcurrentCommits } from './commit-probe.js';
+import { keepOneCopy, newWriteId, uniqueById, WRITE_ID_COLUMN } from './page-dedupe.js';
 import { DataType, type FixedSizeList } from 'apache-arrow';
 import { LanceTurnIndex, TURN_INDEX_META, type IndexedPage } from './lance-turn-index.js';
 import { metaSchema, MIGRATIONS, movesSchema, pageStateSchema, pagesSchema, pageTurnsSchema, PNG_TYPE_MIGRATION, SCHEMA_VERSION, tombstonesSchema, turnsSchema, vectorSchemaField } from './schema.js';
@@ -28,9 +30,14 @@ export interface LanceStoreOptions {
   readonly storageOptions?: Record<string, string>;
   /**
    * Seconds between checks for writes by other processes. Default: 0 (every read sees them) for
-   * a local folder; unset (never) for object storage, where each check is a request.
+   * a local folder; 5 for object storage, where each check is a request.
    */
   readonly readConsistencyInterval?: number;
+  /**
+   * On object storage, check once per store that concurrent commits are safe (the store honours
+   * conditional writes) and warn when they are not. Default true.
+   */
+  readonly probeCommits?: boolean;
   /**
    * Only read: nothing is created, migrated or written, and writes throw a ReadOnlyError. A
    * location without a store is an error, and so is one with an older schema (open it once
@@ -52,6 +59,10 @@ const UPDATE_BATCH = 200;
 const VERSION_RETENTION_MS = 60 * 60 * 1000;
 /** page_state rows before an id index pays for itself (a flat lookup of 100k rows takes ~5 ms). */
 const STATE_INDEX_ROWS = 5000;
+/** Seconds between checks for other processes' writes on object storage (each check is a request). */
+const REMOTE_CONSISTENCY_S = 5;
+/** Small fragments of the turns table that make deleteTurns fold them into one. */
+const TURN_FRAGMENTS_TO_FOLD = 32;
 const REINDEX_SHARE = 0.25;
 
 const PAGE_META_COLUMNS = [
@@ -112,9 +123,9 @@ function rowToTurn(r: Record<string, unknown>): TurnRow {
   };
 }
 
-function pageToRow(p: PageRow, dimension: number | undefined): Record<string, unknown> {
+function pageToRow(p: PageRow, dimension: number | undefined, writeId: string): Record<string, unknown> {
   const row: Record<string, unknown> = {
-    id: p.id, user_id: p.userId, agent_id: p.agentId, session_id: p.sessionId, turn_ids: JSON.stringify(p.turnIds),
+    [WRITE_ID_COLUMN]: writeId, id: p.id, user_id: p.userId, agent_id: p.agentId, session_id: p.sessionId, turn_ids: JSON.stringify(p.turnIds),
     first_seq: p.firstSeq, last_seq: p.lastSeq, start_time: p.startTime, end_time: p.endTime, tier: p.tier, profile: p.profile,
     png: Buffer.from(p.png), [DIGEST_COLUMN]: pngDigest(p.png), geometry: p.geometry, width: p.width, height: p.height, text_tokens: p.textTokens,
     visual_tokens: p.visualTokens, ratio: p.ratio, target_ratio: p.targetRatio, fidelity: p.fidelity, decoded_text: p.decodedText,
@@ -203,7 +214,7 @@ function splitUpdate(update: PageUpdate): { state: PageUpdate; page: PageUpdate 
 async function connect(options: LanceStoreOptions): Promise<Connection> {
   const lancedb = await loadLanceDb();
   try {
-    const readConsistencyInterval = options.readConsistencyInterval ?? (isUri(options.uri) ? undefined : 0);
+    const readConsistencyInterval = options.readConsistencyInterval ?? (isUri(options.uri) ? REMOTE_CONSISTENCY_S : 0);
     return await lancedb.connect(options.uri, {
       ...(options.storageOptions ? { storageOptions: options.storageOptions } : {}),
       ...(readConsistencyInterval !== undefined ? { readConsistencyInterval } : {}),
@@ -313,8 +324,29 @@ export async function openLanceStore(options: LanceStoreOptions): Promise<Memory
       await pageTurns.rebuild(indexedPages(pages));
       await upsertMeta(TURN_INDEX_META, 'built');
     }
-    return new LanceStore(options.uri, db, turns, pages, tombstones, meta, dimension, moves, state, false, pageTurns);
+    const store = new LanceStore(options.uri, db, turns, pages, tombstones, meta, dimension, moves, state, false, pageTurns);
+    if (isUri(options.uri) && !options.uri.startsWith('memory://') && options.probeCommits !== false) await checkCommits(store, metaOf(COMMIT_PROBE_META), () => connect(options));
+    return store;
   });
+}
+
+/** Meta key holding the commit probe's verdict: 'ok' or 'unsafe'. */
+const COMMIT_PROBE_META = 'commit_probe';
+
+/** Probe a remote store's commits once (the verdict is kept in meta) and warn while it is unsafe. */
+async function checkCommits(store: MemoryStore, verdict: string | undefined, reconnect: () => Promise<Connection>): Promise<void> {
+  if (verdict === undefined) {
+    const probe = await probeConcurrentCommits(reconnect).catch(() => undefined);
+    if (!probe) return; // could not probe (permissions): say nothing rather than guess
+    verdict = probe.safe ? 'ok' : 'unsafe';
+    await store.setMeta(COMMIT_PROBE_META, verdict);
+  }
+  if (verdict === 'unsafe') {
+    process.emitWarning(
+      `The object store at '${store.uri}' lost commits made at the same moment (it ignores conditional writes). Two processes writing this store at once can lose turns or pages: use one writer process, or a store with conditional writes (AWS S3, MinIO, Cloudflare R2, GCS, Azure) or LanceDB's DynamoDB commit store.`,
+      { code: 'OPTICMEM_UNSAFE_COMMITS' },
+    );
+  }
 }
 
 /** Open an existing store without writing anything: no folder, table, lock file or meta row is made. */
@@ -328,10 +360,16 @@ async function openReadOnly(options: LanceStoreOptions): Promise<MemoryStore> {
   }
   const db = await connect(options);
   try {
-    const names = new Set(await retry('listing tables', () => db.tableNames()));
+    // Each table is opened rather than listed: some object stores (and narrow credentials) do not list.
+    const opened = new Map<string, Table>();
+    for (const name of ['meta', 'turns', 'pages', 'tombstones', 'moves', 'page_state', 'page_turns']) {
+      const table = await db.openTable(name).catch(() => undefined);
+      if (table) opened.set(name, table);
+    }
+    const names = new Set(opened.keys());
     const missing = ['meta', 'turns', 'pages', 'tombstones'].filter((n) => !names.has(n));
     if (missing.length) throw missingStore(`it has no ${missing.join(', ')} table${missing.length > 1 ? 's' : ''}`);
-    const meta = await retry('opening meta', () => db.openTable('meta'));
+    const meta = opened.get('meta')!;
     const metaRows = (await retry('reading meta', () => meta.query().toArray())) as { key: string; value: string }[];
     const metaOf = (key: string) => metaRows.find((r) => r.key === key)?.value;
     const version = metaOf('schema_version') === undefined ? undefined : Number(metaOf('schema_version'));
@@ -350,12 +388,12 @@ async function openReadOnly(options: LanceStoreOptions): Promise<MemoryStore> {
     if (dimension && options.vectorDimension && dimension !== options.vectorDimension) {
       throw new StoreError(`The store at '${options.uri}' holds vectors of length ${dimension}, but the embedder returns ${options.vectorDimension}. Use the embedder the store was created with.`);
     }
-    const [turns, pages, tombstones] = await Promise.all(['turns', 'pages', 'tombstones'].map((n) => retry(`opening ${n}`, () => db.openTable(n))));
+    const [turns, pages, tombstones] = ['turns', 'pages', 'tombstones'].map((n) => opened.get(n)!);
     // Stores from before ladder history have no moves table; they show a partial timeline.
-    const moves = names.has('moves') ? await retry('opening moves', () => db.openTable('moves')) : undefined;
-    const state = await retry('opening page state', () => db.openTable('page_state'));
+    const moves = opened.get('moves');
+    const state = opened.get('page_state') ?? (await retry('opening page state', () => db.openTable('page_state')));
     // Stores from before the turn-level index have none until opened writable; turns are then cut from pages.
-    const pageTurns = names.has('page_turns') && metaOf(TURN_INDEX_META) === 'built' ? new LanceTurnIndex(await retry('opening page turns', () => db.openTable('page_turns')), retry, true) : undefined;
+    const pageTurns = opened.has('page_turns') && metaOf(TURN_INDEX_META) === 'built' ? new LanceTurnIndex(opened.get('page_turns')!, retry, true) : undefined;
     const store = new LanceStore(options.uri, db, turns!, pages!, tombstones!, meta, dimension, moves, state, true, pageTurns);
     return readOnlyStore(store, { withoutMoves: moves === undefined });
   } catch (error) {
@@ -550,22 +588,51 @@ class LanceStore implements MemoryStore {
     return options.limit ? sorted.slice(-options.limit) : sorted;
   }
 
+  async hotTokens(scope: Scope): Promise<number> {
+    this.#open();
+    const rows = await retry('counting hot tokens', () => this.turns.query().where(scopeFilter(scope)).select(['text_tokens']).toArray());
+    return rows.reduce((a, r) => a + Number(r.text_tokens), 0);
+  }
+
   async deleteTurns(scope: Scope, ids: readonly string[]): Promise<void> {
     this.#open();
     for (let i = 0; i < ids.length; i += 500) {
       const where = and(scopeFilter(scope), idInList('id', ids.slice(i, i + 500)));
       await retry('deleting turns', () => this.turns.delete(where), this.turns);
     }
+    // Every add commits a small fragment and compaction deletes rows from them: fold them
+    // together now and then, so reading the hot turns stays a scan of a few files.
+    const stats = await retry('reading turn statistics', () => this.turns.stats());
+    if (stats.fragmentStats.numSmallFragments >= TURN_FRAGMENTS_TO_FOLD) {
+      const cleanupOlderThan = new Date(Date.now() - VERSION_RETENTION_MS);
+      await retry('optimizing turns', () => this.turns.optimize({ cleanupOlderThan }), this.turns);
+    }
   }
 
-  async addPages(rows: readonly PageRow[]): Promise<void> {
+  async addPages(input: readonly PageRow[]): Promise<void> {
     this.#open();
+    if (input.length === 0) return;
+    // A page already stored (another worker compacted the same turns, maybe aged it since) is left alone.
+    await this.pages.checkoutLatest().catch(() => undefined);
+    const present = new Set<string>();
+    for (let i = 0; i < input.length; i += 500) {
+      const where = idInList('id', input.slice(i, i + 500).map((r) => r.id));
+      for (const r of await retry('reading page ids', () => this.pages.query().where(where).select(['id']).toArray())) present.add(String(r.id));
+    }
+    const rows = input.filter((r) => !present.has(r.id));
     if (rows.length === 0) return;
-    const data = rows.map((r) => pageToRow(r, this.dimension));
-    await retry('adding pages', () => this.pages.add(data), this.pages);
+    // A worker committing the same pages at the same moment: one copy of each stays (page-dedupe.ts).
+    let writeId = '';
+    await retry('adding pages', () => {
+      writeId = newWriteId(); // per attempt: an add that committed but reported failure is told apart
+      return this.pages.add(rows.map((r) => pageToRow(r, this.dimension, writeId)));
+    }, this.pages);
+    const kept = await keepOneCopy(this.pages, rows.map((r) => r.id), writeId, retry);
+    const added = rows.filter((r) => kept.has(r.id));
+    if (added.length === 0) return;
     // After the pages: a crash in between leaves pages whose own columns hold their state.
-    await retry('adding page state', () => this.state.add(rows.map(stateRow)), this.state);
-    await this.#indexTurns(rows);
+    await retry('adding page state', () => this.state.add(added.map(stateRow)), this.state);
+    await this.#indexTurns(added);
     await this.#maintainIndex();
     await this.#maintainState();
   }
@@ -635,7 +702,7 @@ class LanceStore implements MemoryStore {
     let q = this.pages.query().where(where);
     if (options.withPng === false) q = q.select(PAGE_META_COLUMNS);
     const rows = await retry('listing pages', () => q.toArray());
-    const sorted = rows.map(rowToPage).sort((a, b) => a.firstSeq - b.firstSeq);
+    const sorted = uniqueById(rows.map(rowToPage)).sort((a, b) => a.firstSeq - b.firstSeq);
     return this.#withState(scope, options.limit ? sorted.slice(-options.limit) : sorted);
   }
 
@@ -730,17 +797,15 @@ class LanceStore implements MemoryStore {
       const rows = await retry('searching pages', () =>
         this.pages.query().fullTextSearch(searchableText(text), { columns: [FTS_COLUMN] }).where(filter).select([...PAGE_META_COLUMNS, '_score']).limit(limit).toArray(),
       );
-      return rows
-        .map((r) => ({ page: rowToPage(r), score: Number(r._score ?? 0) }))
-        .sort((a, b) => b.score - a.score)
-        .slice(0, wanted);
+      const sorted = rows.map((r) => ({ id: String(r.id), page: rowToPage(r), score: Number(r._score ?? 0) })).sort((a, b) => b.score - a.score);
+      return uniqueById(sorted).slice(0, wanted);
     };
     const vectorHits = async (): Promise<PageHit[]> => {
       if (!vector) return [];
       const rows = await retry('searching vectors', () =>
         this.pages.query().nearestTo([...vector]).column('vector').where(filter).select([...PAGE_META_COLUMNS, '_distance']).limit(wanted).toArray(),
       );
-      return rows.map((r) => ({ page: rowToPage(r), score: 1 / (1 + Number(r._distance ?? 0)) })).sort((a, b) => b.score - a.score);
+      return uniqueById(rows.map((r) => ({ id: String(r.id), page: rowToPage(r), score: 1 / (1 + Number(r._distance ?? 0)) })).sort((a, b) => b.score - a.score));
     };
     const hits = await (async () => {
       if (mode === 'fts') return ftsHits();

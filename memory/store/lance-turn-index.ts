@@ -50,7 +50,10 @@ export class LanceTurnIndex {
     if (pages.length === 0) return;
     await this.remove(scope, pages.map((p) => p.id));
     const rows = pages.flatMap(pageTurnRows).map(toRow);
-    for (let i = 0; i < rows.length; i += BATCH) await this.retry('indexing page turns', () => this.table.add(rows.slice(i, i + BATCH)), this.table);
+    // An upsert on the row id (page id and turn), so two workers indexing one page leave one set of rows.
+    for (let i = 0; i < rows.length; i += BATCH) {
+      await this.retry('indexing page turns', () => this.table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows.slice(i, i + BATCH)), this.table);
+    }
     await this.#maintain();
   }
 

@@ -1,7 +1,7 @@
 /** Arrow schemas of the store's tables, and the schema version with its migrations. */
 import { Binary, Bool, Field, FixedSizeList, Float32, Float64, Schema, Utf8 } from 'apache-arrow';
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** Every table's row id and the scope it belongs to, the columns all filters start from. */
 function rowKeyFields(): Field[] {
@@ -36,6 +36,8 @@ export function pagesSchema(vectorDimension: number | undefined): Schema {
     new Field('png', new Binary(), false),
     // SHA-256 of png as lowercase hex, checked on every read of the image (see page-digest.ts).
     new Field('png_sha256', new Utf8(), false),
+    // Which write made this row: of two copies of a page two workers committed, the smaller stays (see page-dedupe.ts).
+    new Field('write_id', new Utf8(), false),
     new Field('geometry', new Utf8(), false),
     new Field('width', new Float64(), false),
     new Field('height', new Float64(), false),
@@ -91,6 +93,7 @@ export const MIGRATIONS: readonly { from: number; pages: readonly { name: string
   },
   { from: 3, pages: [{ name: 'search_text', valueSql: 'decoded_text' }] },
   { from: 4, pages: [{ name: 'png_sha256', valueSql: "''" }] },
+  { from: 5, pages: [{ name: 'write_id', valueSql: "''" }] },
 ];
 
 /**

@@ -172,6 +172,9 @@ export interface MemoryStoreV1 {
   /** Turns in this scope, oldest first. */
   listTurns(scope: Scope, options?: { limit?: number }): Promise<TurnRow[]>;
   deleteTurns(scope: Scope, ids: readonly string[]): Promise<void>;
+  /** Sum of the hot turns' text tokens in this scope (optional: callers sum `listTurns` without it). */
+  hotTokens?(scope: Scope): Promise<number>;
+  /** Insert pages whose id is not stored yet; a page whose id is stored is left as it is (idempotent compaction). */
   addPages(rows: readonly PageRow[]): Promise<void>;
   getPage(scope: Scope, id: string): Promise<PageRow | undefined>;
   listPages(scope: Scope, options?: ListOptions): Promise<PageRow[]>;

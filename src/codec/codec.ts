@@ -2,6 +2,7 @@
  * The optical codec: turns -> pages (plan, render, optionally verify by decoding and re-plan
  * at a lower ratio until the fidelity target holds) and pages -> text.
  */
+import { mapLimit } from '../internal/map-limit.js';
 import { z } from 'zod';
 import type { PageGeometry } from '../../renderers/page.js';
 import { renderPage } from '../../renderers/page-renderer.js';
@@ -49,6 +50,7 @@ export interface EncodeOptions {
   /** Closed loop: decode each page and re-plan until `minFidelity` holds. */
   readonly verify?: VerifyOptions;
   /** Called after each page is finished (for progress bars). */
+  /** Each page as it is finished; `index` counts finished pages (pages verified at once may finish out of order). */
   readonly onPage?: (page: EncodedPage, index: number) => void;
 }
 
@@ -141,41 +143,39 @@ export async function encode(turns: readonly RenderTurn[], options: EncodeOption
     ...(opts.maxSide ? { maxSide: opts.maxSide } : {}),
     ...(opts.minGlyphPx ? { minGlyphPx: opts.minGlyphPx } : {}),
   };
-  const out: EncodedPage[] = [];
-  const emit = (page: EncodedPage) => {
-    out.push(page);
-    opts.onPage?.(page, out.length - 1);
+  let done = 0;
+  const emit = (page: EncodedPage): EncodedPage => {
+    opts.onPage?.(page, done++);
+    return page;
   };
+  // Pages are verified concurrently up to what the decoder serves at once (a remote endpoint
+  // keeps many in flight; the local readers one), and come back in source order.
+  const width = Math.max(1, Math.floor(opts.verify?.decoder.concurrency ?? 1));
 
-  const encodePlans = async (plans: readonly PagePlan[], ratio: number, offset: (s: TurnSlice) => TurnSlice): Promise<void> => {
-    for (const plan of plans) {
+  const encodePlans = async (plans: readonly PagePlan[], ratio: number, offset: (s: TurnSlice) => TurnSlice): Promise<EncodedPage[]> => {
+    const encodeOne = async (plan: PagePlan): Promise<EncodedPage[]> => {
       const slices = plan.slices.map(offset);
       const page = await renderPlan(plan, slices, opts.ratio);
       const verify = opts.verify;
-      if (!verify) {
-        emit(page);
-        continue;
-      }
+      if (!verify) return [emit(page)];
       const decoded = await decode(page.png, { decoder: verify.decoder, geometry: page.geometry });
       const f = fidelity(decoded.text, page.sourceText);
       const checked = { ...page, fidelity: f, decodedText: decoded.text };
       // Step down from what the page achieved: a plan held back by font-size limits would come out the same.
       const next = Math.min(ratio, page.ratio) * (verify.step ?? 0.8);
-      if (f >= (verify.minFidelity ?? 0.98) || next < (verify.minRatio ?? 2)) {
-        emit(checked);
-        continue;
-      }
+      if (f >= (verify.minFidelity ?? 0.98) || next < (verify.minRatio ?? 2)) return [emit(checked)];
       // Re-plan just this page's turns at a lower ratio; slices stay relative to the source.
       const subPlans = planPages(plan.turns, { ...planOpts, ratio: next });
-      await encodePlans(subPlans, next, (s) => {
+      return encodePlans(subPlans, next, (s) => {
         const parent = slices[s.turn]!;
         return { turn: parent.turn, start: parent.start + s.start, end: parent.start + s.end };
       });
-    }
+    };
+    return (await mapLimit(plans, width, encodeOne)).flat();
   };
-  await encodePlans(planPages(source, { ...planOpts, ratio: opts.ratio }), opts.ratio, (s) => s);
-  return out;
+  return encodePlans(planPages(source, { ...planOpts, ratio: opts.ratio }), opts.ratio, (s) => s);
 }
+
 
 async function renderPlan(plan: PagePlan, slices: readonly TurnSlice[], targetRatio: number): Promise<EncodedPage> {
   const rendered = await renderPage(plan.turns, plan);

@@ -36,6 +36,11 @@ export interface DecodedText {
 export interface DecoderV1 {
   readonly specificationVersion: 'v1';
   readonly name: string;
+  /**
+   * How many decodes this decoder serves at once; callers with many pages (compaction, ageing)
+   * keep that many in flight. Optional, default 1 (a local reader on the CPU).
+   */
+  readonly concurrency?: number;
   decode(input: DecoderInput, options?: DecodeOptions): Promise<DecodedText>;
   /** Releases native sessions or connections. Safe to call twice. */
   close(): Promise<void>;

@@ -28,6 +28,42 @@ export const OPENAI_OCR_PROMPTS = {
 } as const;
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+const DEFAULT_TIMEOUT_MS = 120_000;
+const DEFAULT_CONCURRENCY = 16;
+
+/** At most `size` jobs running; the rest wait in order. A waiter whose signal aborts leaves the line. */
+class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.#free = size;
+  }
+  async run<T>(fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else {
+      await new Promise<void>((resolve, reject) => {
+        const go = () => {
+          signal?.removeEventListener('abort', leave);
+          resolve();
+        };
+        const leave = () => {
+          const i = this.#waiting.indexOf(go);
+          if (i !== -1) this.#waiting.splice(i, 1);
+          reject(abortError(signal!));
+        };
+        this.#waiting.push(go);
+        signal?.addEventListener('abort', leave, { once: true });
+      });
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
 
 const OptionsSchema = z.strictObject({
   model: z.string("model is required, e.g. 'deepseek-ai/DeepSeek-OCR'").min(1, "model is required, e.g. 'deepseek-ai/DeepSeek-OCR'"),
@@ -38,6 +74,7 @@ const OptionsSchema = z.strictObject({
   temperature: z.number().min(0).max(2).optional(),
   timeoutMs: z.number().int().positive('timeoutMs must be a positive number of milliseconds').optional(),
   maxRetries: z.number().int().min(0).max(10).optional(),
+  concurrency: z.number().int('concurrency must be a whole number of requests').min(1, 'concurrency must be >= 1').max(1024, 'concurrency must be <= 1024').optional(),
   detail: z.enum(['high', 'low', 'auto']).optional(),
   fetch: z.custom<typeof globalThis.fetch>((v) => typeof v === 'function', 'fetch must be a fetch-compatible function').optional(),
   headers: z.record(z.string(), z.string()).optional(),
@@ -60,10 +97,18 @@ export interface OpenAIDecoderOptions {
   readonly maxTokens?: number;
   /** Default 0: a transcription should not sample. */
   readonly temperature?: number;
-  /** Per attempt. Default: the `openai` package's (10 minutes). */
+  /** Per attempt: a page whose request takes longer is tried again, then fails. Default 120000 (2 minutes). */
   readonly timeoutMs?: number;
-  /** Retries on connection errors, timeouts, 408/409/429 and 5xx. Default 2. */
+  /**
+   * Retries on connection errors, timeouts, 408/409/429 and 5xx, with exponential backoff and
+   * jitter (honouring the server's Retry-After). Default 2.
+   */
   readonly maxRetries?: number;
+  /**
+   * Requests kept in flight at once; more decodes wait their turn. Default 16, sized for a vLLM
+   * or SGLang server batching pages; use 1–4 for a rate-limited hosted API.
+   */
+  readonly concurrency?: number;
   /** Image detail for endpoints that scale images (OpenAI). Default 'high'. */
   readonly detail?: 'high' | 'low' | 'auto';
   /** A custom fetch (proxies, tests). */
@@ -90,6 +135,9 @@ export function createOpenAIDecoder(options: OpenAIDecoderOptions): Decoder {
   const name = `openai:${opts.model}`;
   const prompt = opts.prompt ?? OPENAI_OCR_PROMPTS['deepseek-ocr'];
   const maxRetries = opts.maxRetries ?? 2;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+  const slots = new Slots(concurrency);
   let cached: { apiKey: string; baseURL: string; client: OpenAIClient } | undefined;
 
   function endpoint(): string {
@@ -105,7 +153,7 @@ export function createOpenAIDecoder(options: OpenAIDecoderOptions): Decoder {
         apiKey,
         baseURL,
         maxRetries,
-        ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
+        timeout: timeoutMs,
         ...(opts.fetch ? { fetch: opts.fetch } : {}),
         ...(opts.headers ? { defaultHeaders: { ...opts.headers } } : {}),
       });
@@ -143,7 +191,7 @@ export function createOpenAIDecoder(options: OpenAIDecoderOptions): Decoder {
         signal ? { signal } : {},
       );
     } catch (error) {
-      throw remoteError(mod, error, { where, signal, attempts: 1 + maxRetries, timeoutMs: opts.timeoutMs });
+      throw remoteError(mod, error, { where, signal, attempts: 1 + maxRetries, timeoutMs });
     }
     const choice = completion.choices?.[0];
     if (!choice) throw new DecodeError(`The endpoint at ${where} answered with no choices. Check that the server supports chat completions with images.`);
@@ -168,6 +216,7 @@ export function createOpenAIDecoder(options: OpenAIDecoderOptions): Decoder {
   return {
     specificationVersion: 'v1',
     name,
+    concurrency,
     decode(input, callOptions: DecodeOptions = {}) {
       const { signal } = callOptions;
       try {
@@ -176,7 +225,7 @@ export function createOpenAIDecoder(options: OpenAIDecoderOptions): Decoder {
       } catch (error) {
         return Promise.reject(error);
       }
-      const job = decodeNow(input, signal);
+      const job = slots.run(() => decodeNow(input, signal), signal);
       // The client's retry back-off does not watch the signal; settle as soon as it aborts.
       return signal ? rejectOnAbort(job, signal) : job;
     },

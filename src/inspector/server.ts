@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { Memory } from '../../memory/memory.js';
 import { InvalidInputError, parseInput } from '../errors.js';
+import { isStoreUri as isUri, storeLocation } from '../internal/store-location.js';
 import { errorResponse, InspectorRequestError } from './http-errors.js';
 import * as api from './inspector-api.js';
 import { ASSET_NAME, defaultAssetsDir, loadAssets, type StaticAsset } from './static-assets.js';
@@ -25,6 +26,8 @@ export interface InspectorOptions {
   readonly memory?: Memory;
   /** Or a store folder / LanceDB URI; the inspector opens it and closes it on `close()`. */
   readonly db?: string;
+  /** LanceDB storage options for a `db` URI (endpoint, credentials). Default: OPTICMEM_STORAGE_OPTIONS from the environment. */
+  readonly storageOptions?: Record<string, string>;
   /** Default 7340; 0 picks a free port. */
   readonly port?: number;
   /** Default 127.0.0.1. Anything but loopback exposes the memory to the network. */
@@ -48,6 +51,7 @@ const OptionsSchema = z
   .object({
     memory: z.custom<Memory>((v) => v instanceof Memory, 'must be a Memory from Memory.open()').optional(),
     db: z.string().min(1).optional(),
+    storageOptions: z.record(z.string(), z.string({ error: 'storage option values are strings' })).optional(),
     port: z.number().int().min(0).max(65535, 'must be a port number 0-65535 (0 picks a free one)').optional(),
     host: z.string().min(1).max(255).optional(),
     allowWrite: z.boolean().optional(),
@@ -59,7 +63,6 @@ const OptionsSchema = z
     path: ['db'],
   });
 
-const isUri = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[|\]$/g, '');
@@ -166,7 +169,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       throw new InvalidInputError('db', `No store at '${db}'. Pass the folder given to Memory.open({ path }) or to 'opticmem compress --db'.`);
     }
     try {
-      memory = await Memory.open({ ...(isUri(db) ? { uri: db } : { path: db }), ...(allowWrite ? {} : { readOnly: true }) });
+      memory = await Memory.open({ ...storeLocation(db), ...(o.storageOptions && isUri(db) ? { storageOptions: o.storageOptions } : {}), ...(allowWrite ? {} : { readOnly: true }) });
     } catch (error) {
       // A folder that holds no store: name the inspector's own option.
       if (InvalidInputError.isInstance(error) && (error.field === 'path' || error.field === 'uri')) throw new InvalidInputError('db', error.message, { cause: error });

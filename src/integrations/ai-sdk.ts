@@ -142,8 +142,9 @@ export function opticmemMiddleware(options: OpticMemMiddlewareOptions): Language
     const messages: ChatMessage[] = [...turn.messages, ...(reply ? [{ role: 'assistant' as const, content: reply }] : [])];
     if (messages.length === 0) return NOTHING_STORED;
     // Once add resolves the turn is stored; a compaction that failed after it is reported, not thrown.
-    const failure = (await memory.add(messages, turn.scope)).compactionError;
-    return { turns: messages.length, ...(failure ? { compactionFailed: describeFailure(failure) } : {}) };
+    const added = await memory.add(messages, turn.scope);
+    const failure = added.compactionError;
+    return { turns: messages.length, ...(failure ? { compactionFailed: describeFailure(failure) } : {}), ...(added.compactionQueued ? { compactionQueued: true } : {}) };
   }
 
   return {
@@ -265,6 +266,8 @@ function resolveConsumer(consumer: string | VisionTokenProfile): 'text' | Vision
 interface Stored {
   readonly turns: number;
   readonly compactionFailed?: string;
+  /** Older turns were queued for background compaction (the memory reports its outcome). */
+  readonly compactionQueued?: boolean;
 }
 
 const NOTHING_STORED: Stored = { turns: 0 };
@@ -280,6 +283,7 @@ function metadata(report: OpticMemContextReport, stored: Stored) {
     adopted: report.adopted,
     storedTurns: stored.turns,
     ...(stored.compactionFailed ? { compactionFailed: stored.compactionFailed } : {}),
+    ...(stored.compactionQueued ? { compactionQueued: true } : {}),
   };
 }
 

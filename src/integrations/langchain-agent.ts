@@ -136,7 +136,10 @@ export function opticmemMiddleware(options: OpticMemMiddlewareOptions) {
           return splitText(contentText(m.content), MAX_MESSAGE_CHARS).map((content) => ({ role, content, ...(m.name ? { name: m.name } : {}) }));
         })
         .filter((t) => t.content.trim().length > 0);
-      if (turns.length) reportCompactionFailure(await memory.add(turns, state.opticmemScope ?? scopeFor(runtime)), onCompactionError);
+      if (turns.length) {
+        const scope = state.opticmemScope ?? scopeFor(runtime);
+        reportCompactionFailure(memory, scope, await memory.add(turns, scope), onCompactionError);
+      }
       return { opticmemStoredMessages: messages.length };
     },
   });

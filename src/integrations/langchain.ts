@@ -85,7 +85,7 @@ export class OpticMemChatMessageHistory extends BaseListChatMessageHistory {
       if (!isBaseMessage(m)) throw new InvalidInputError(`messages.${i}`, `'messages.${i}' is not a LangChain message. Pass HumanMessage, AIMessage, SystemMessage or ToolMessage instances.`);
       return toOpticMem(m, `messages.${i}`);
     });
-    if (converted.length) reportCompactionFailure(await this.#memory.add(converted, this.#scope), this.#onCompactionError);
+    if (converted.length) reportCompactionFailure(this.#memory, this.#scope, await this.#memory.add(converted, this.#scope), this.#onCompactionError);
   }
 
   /** Delete every turn and page of the scope. */

@@ -8,7 +8,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Memory } from '../../memory/memory.js';
 import { MAX_MESSAGE_CHARS } from '../../memory/messages.js';
-import { parseScope, ScopeSchema, spanWithinUser } from '../../memory/scope.js';
+import { parseScope, ScopeSchema, scopeKey, spanWithinUser } from '../../memory/scope.js';
 import type { Scope } from '../../memory/store/store.js';
 import { InvalidInputError, OpticMemError, parseInput } from '../errors.js';
 import { packageVersion } from '../internal/package-root.js';
@@ -108,12 +108,20 @@ export class OpticMemMcpServer extends McpServer {
   readonly #memory: Memory;
   readonly #defaultScope: Scope | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** The last background compaction failure of each scope, until one of its compactions succeeds. */
+  readonly #failures = new Map<string, string>();
+  readonly #unsubscribe: () => void;
 
   constructor(options: McpServerOptions) {
     const o = parseInput(OptionsSchema, options, 'options');
     super({ name: o.name ?? 'opticmem', version: o.version ?? packageVersion() });
     this.#memory = o.memory;
     this.#defaultScope = o.defaultScope;
+    this.#unsubscribe = this.#memory.onCompaction((e) => {
+      const key = scopeKey(e.scope);
+      if (e.type === 'compacted') this.#failures.delete(key);
+      else if (!e.willRetry) this.#failures.set(key, describeFailure(e.error));
+    });
     this.registerTool(
       'remember',
       {
@@ -126,12 +134,14 @@ export class OpticMemMcpServer extends McpServer {
         const scope = this.#scopeOf(args);
         const result = await this.#memory.add(args.messages, scope);
         // The messages are stored once add resolves; a failed compaction is news, not a failed call.
-        const failure = result.compactionError;
+        const failure = result.compactionError ? describeFailure(result.compactionError) : this.#failures.get(scopeKey(scope));
         return json({
           stored: result.turnIds.length,
           scope,
           ...(result.compacted ? { compacted: { turns: result.compacted.turnsCompacted, pages: result.compacted.pagesWritten, textTokens: result.compacted.textTokens, visualTokens: result.compacted.visualTokens } } : {}),
-          ...(failure ? { compactionFailed: `${describeFailure(failure)} The messages are stored as text; compacting them into pages is retried on the next remember.` } : {}),
+          // Background compaction: older turns become pages after this call returns.
+          ...(result.compactionQueued ? { compactionQueued: true } : {}),
+          ...(failure ? { compactionFailed: `${failure} The messages are stored as text; compacting them into pages is retried on the next remember.` } : {}),
         });
       }),
     );
@@ -216,6 +226,7 @@ export class OpticMemMcpServer extends McpServer {
           ratio: visualTokens ? Number((pagedTextTokens / visualTokens).toFixed(3)) : 0,
           meanFidelity: measured.length ? Number((measured.reduce((a, p) => a + p.fidelity, 0) / measured.length).toFixed(4)) : null,
           tiers,
+          ...(this.#failures.has(scopeKey(this.#scopeOf(args))) ? { compactionFailed: this.#failures.get(scopeKey(this.#scopeOf(args))) } : {}),
         });
       }),
     );
@@ -240,6 +251,7 @@ export class OpticMemMcpServer extends McpServer {
 
   override async close(): Promise<void> {
     await Promise.allSettled([...this.#inFlight]);
+    this.#unsubscribe();
     // The SDK sends a result a few promise hops after the tool body settles; let it go out first.
     await new Promise((resolve) => setImmediate(resolve));
     await super.close();

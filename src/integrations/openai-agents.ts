@@ -140,7 +140,7 @@ export class OpticMemSession implements Session {
         );
       }
     });
-    reportCompactionFailure(await this.memory.add(messages, this.scope), this.#onCompactionError);
+    reportCompactionFailure(this.memory, this.scope, await this.memory.add(messages, this.scope), this.#onCompactionError);
   }
 
   /** Remove and return the newest hot item; undefined when every item has moved into pages. */

@@ -18,7 +18,7 @@ export const OVER_BUDGET = 'The ferry to Cacilhas leaves every twenty minutes fr
  * Opens the failing Memory before the enclosing describe block's tests and closes it after;
  * call the returned function inside a test to get it.
  */
-export function useFailingCompaction(hotBudgetTokens = 60): () => Memory {
+export function useFailingCompaction(hotBudgetTokens = 60, compaction: 'background' | 'inline' = 'background'): () => Memory {
   let memory: Memory | undefined;
   let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
@@ -26,7 +26,7 @@ export function useFailingCompaction(hotBudgetTokens = 60): () => Memory {
     const server = await startFakeOpenAIServer();
     server.reply({ status: 500, message: 'The OCR server is down.' });
     const decoder = createOpenAIDecoder({ baseURL: server.baseURL, model: 'deepseek-ai/DeepSeek-OCR', apiKey: 'none', maxRetries: 0 });
-    const opened = await Memory.open({ path: dir, profile: 'deepseek-ocr:small', tiers: { hotBudgetTokens }, decoder });
+    const opened = await Memory.open({ path: dir, profile: 'deepseek-ocr:small', tiers: { hotBudgetTokens }, decoder, compaction });
     memory = opened;
     close = async () => {
       await opened.close();

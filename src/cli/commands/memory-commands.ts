@@ -1,4 +1,5 @@
 /** `opticmem compress`, `recall` and `stats`: the memory layer from the shell. */
+import { storeLocation } from '../../internal/store-location.js';
 import { Memory } from '../../../memory/memory.js';
 import { parseMessages } from '../../../memory/messages.js';
 import { openLanceStore } from '../../../memory/store/index.js';
@@ -46,10 +47,8 @@ export function storedScope(scope: Required<Scope>): Scope {
   return Object.fromEntries(Object.entries(scope).filter(([, v]) => v)) as Scope;
 }
 
-/** `--db` as Memory.open options: a LanceDB URI (s3://, gs://, az://, db://) or a folder. */
-export function storeLocation(db: string): { uri: string } | { path: string } {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(db) ? { uri: db } : { path: db };
-}
+/** `--db` as Memory.open options: a LanceDB URI (storage options from the environment) or a folder. */
+export { storeLocation };
 
 function isJsonArray(text: string): boolean {
   try {
@@ -192,7 +191,7 @@ export async function recallCommand(query: string, options: RecallCommandOptions
 
 export async function statsCommand(options: { db: string; json?: boolean }): Promise<number> {
   requireExistingStore(options.db);
-  const store = await openLanceStore({ uri: options.db, readOnly: true });
+  const store = await openLanceStore({ ...storeLocation(options.db), uri: options.db, readOnly: true });
   try {
     const scopes = await store.scopes();
     const rows = [];
