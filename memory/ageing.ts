@@ -16,7 +16,8 @@ import type { PageGeometry } from '../renderers/page.js';
 import { decode } from '../src/codec/codec.js';
 import { fidelity } from '../src/codec/fidelity.js';
 import type { Decoder } from '../src/decoders/decoder.js';
-import { InvalidInputError, parseInput } from '../src/errors.js';
+import { InvalidInputError, type OpticMemError, parseInput } from '../src/errors.js';
+import { pageFault } from './page-fault.js';
 import { getProfile } from '../src/tokens/profiles/index.js';
 import type { CanvasSize, VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
 import { resolveNow } from './clock.js';
@@ -87,6 +88,8 @@ export interface AgeResult {
   readonly dropped: readonly { pageId: string; tier: string; retention: number }[];
   /** Pages whose stored strength or importance was not a number > 0, reset to the curve's start / 1. */
   readonly repaired: readonly string[];
+  /** Pages left as they were because their image cannot be read (a failed checksum, a broken PNG), with why. */
+  readonly skipped: readonly { readonly pageId: string; readonly error: OpticMemError }[];
 }
 
 export interface AgeingContext {
@@ -213,6 +216,7 @@ export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Pr
   // whose page a rerun deletes without writing a second one), then the moves.
   const moved: PageMove[] = [];
   const dropped: AgeResult['dropped'][number][] = [];
+  const skipped: { pageId: string; error: OpticMemError }[] = [];
   const groups = new Map<string, Plan[]>();
   for (const p of plans) groups.set(scopeKey(exactOf(p.page)), [...(groups.get(scopeKey(exactOf(p.page))) ?? []), p]);
   for (const group of groups.values()) {
@@ -240,7 +244,15 @@ export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Pr
     // Pages are read as many at once as the decoder serves (a remote endpoint many, the local readers one).
     const moves = group.filter((p): p is Extract<typeof p, { kind: 'move' }> => p.kind === 'move');
     await mapLimit(moves, ctx.decoder().concurrency ?? 1, async (plan) => {
-      const move = await movePage(ctx, plan, strategy, now, repairs.get(plan.page.id)?.update ?? {});
+      let move: PageMove;
+      try {
+        move = await movePage(ctx, plan, strategy, now, repairs.get(plan.page.id)?.update ?? {});
+      } catch (error) {
+        // A page whose image cannot be read stays as it is, named; the others still age.
+        if (!pageFault(error)) throw error;
+        skipped.push({ pageId: plan.page.id, error });
+        return;
+      }
       repairs.delete(plan.page.id);
       moved.push(move);
       options.onProgress?.(moved.length + dropped.length, plans.length);
@@ -251,7 +263,7 @@ export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Pr
   }
   for (const { page, update } of repairs.values()) await ctx.store.updatePage(exactOf(page), page.id, { ...update, updatedAt: now });
   await ctx.store.setMeta(LAST_AGED_KEY, String(now));
-  return { now, examined, pinned, unchanged, cannotShrink, moved, dropped, repaired };
+  return { now, examined, pinned, unchanged, cannotShrink, moved, dropped, repaired, skipped };
 }
 
 /** Re-encode one page for its new step (or only rename it when its image already meets the step). */

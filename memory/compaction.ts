@@ -112,9 +112,14 @@ export class Compactor {
 
   constructor(private readonly deps: CompactorDeps) {}
 
-  /** Run `fn` after every compaction or ageing this memory started before it, under the store's lock. */
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#lane.catch(() => undefined).then(() => withFileLock(this.deps.lockDir, 'compaction', fn));
+  /**
+   * Run `fn` after every compaction or ageing this memory started before it, under a lock file:
+   * the store's, or with `scope` only that scope's, so processes compacting different scopes of
+   * one folder work side by side.
+   */
+  exclusive<T>(fn: () => Promise<T>, scope?: Scope): Promise<T> {
+    const name = scope ? (`compaction-${createHash('sha256').update(scopeKey(scope)).digest('hex').slice(0, 16)}` as const) : 'compaction';
+    const run = this.#lane.catch(() => undefined).then(() => withFileLock(this.deps.lockDir, name, fn));
     this.#lane = run;
     return run;
   }
@@ -182,7 +187,7 @@ export class Compactor {
         };
       }
       return { ...result, meanFidelity: fidelityN ? fidelitySum / fidelityN : undefined };
-    });
+    }, s);
   }
 
   async #pagesFor(turns: readonly TurnRow[], onPage?: (done: number) => void): Promise<PageRow[]> {

@@ -26,6 +26,8 @@ import { readClock } from './clock.js';
 import { checkLadderProfile, compactionProfile, recordForgettingPolicy, resolveForgettingPolicy, type ForgettingPolicy } from './forgetting-policy.js';
 import { CompactSchema, Compactor, type CompactOptions, type CompactResult } from './compaction.js';
 import { EncodeThread } from './encode-thread.js';
+import { pageFault } from './page-fault.js';
+import { checkStore, type CheckReport } from './check.js';
 import { getProfile } from '../src/tokens/profiles/index.js';
 import { asCompactionError, CompactionQueue, type CompactionEvent, type FlushResult } from './compaction-queue.js';
 import { parseLadder, type Ladder } from './ladder.js';
@@ -139,7 +141,10 @@ const OptionsSchema = z
   .refine((o) => !(o.path && o.uri), { message: "pass either 'path' or 'uri', not both", path: ['uri'] });
 
 export interface AddResult {
+  /** The id of each message, in order (given or generated), stored now or before. */
   readonly turnIds: string[];
+  /** Messages skipped because the scope already held their id (set only when some were). */
+  readonly skipped?: number;
   /** What inline compaction did (`compaction: 'inline'`). */
   readonly compacted?: CompactResult;
   /** True when the scope went over its hot budget and was queued for background compaction. */
@@ -197,10 +202,6 @@ const RecallSchema = z
   })
   .strict();
 
-/** Errors that belong to one page (its image or checksum), which recall skips instead of failing. */
-function pageFault(error: unknown): error is OpticMemError {
-  return CorruptPageError.isInstance(error) || (OpticMemError.isInstance(error) && ['invalid_image', 'missing_geometry', 'decode_failed'].includes(error.code));
-}
 
 const PageIdSchema = z.object({ pageId: z.string({ error: 'must be a page id string; list pages with memory.list(scope)' }).min(1, 'must not be empty') }).strict();
 const PinSchema = z.object({ pinned: z.boolean({ error: 'must be true or false' }) }).strict();
@@ -367,10 +368,14 @@ export class Memory {
     const s = parseScope(scope, 'scope', { stored: true });
     const parsed = parseMessages(messages);
     const now = readClock(this.#now);
-    const rows: TurnRow[] = parsed.map((m) => {
+    // Messages with their own ids that the scope already holds are not stored again.
+    const held = await this.#heldTurnIds(s, parsed.flatMap((m) => (m.id === undefined ? [] : [m.id])));
+    const ids = parsed.map((m) => m.id ?? randomUUID());
+    const rows: TurnRow[] = parsed.flatMap((m, i) => {
+      if (held.has(ids[i]!)) return [];
       const createdAt = m.createdAt ?? now;
       return {
-        id: randomUUID(),
+        id: ids[i]!,
         userId: s.userId ?? '',
         agentId: s.agentId ?? '',
         sessionId: s.sessionId ?? '',
@@ -383,8 +388,8 @@ export class Memory {
       };
     });
     await this.#store.addTurns(rows);
-    const result: AddResult = { turnIds: rows.map((r) => r.id) };
-    if (!this.#autoCompact) return result;
+    const result: AddResult = { turnIds: ids, ...(held.size ? { skipped: parsed.length - rows.length } : {}) };
+    if (!this.#autoCompact || rows.length === 0) return result;
     try {
       // This process's count of the scope's hot tokens: read from the store after each compaction,
       // added to by each add in between (another process's adds show up at the next read).
@@ -409,6 +414,16 @@ export class Memory {
       // The turns are committed: report the failure instead of rejecting, so a retry cannot duplicate them.
       return { ...result, compactionError: asCompactionError(cause) };
     }
+  }
+
+  /** Which of these turn ids the scope holds, hot or on a page. */
+  async #heldTurnIds(s: Scope, ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const wanted = new Set(ids);
+    const held = new Set((await this.#store.listTurns(s)).filter((t) => wanted.has(t.id)).map((t) => t.id));
+    const covering = await this.#store.pagesCoveringTurns(s, ids);
+    if (covering.length) for (const p of await this.#store.listPages(s, { ids: covering, withPng: false })) for (const t of p.turnIds) if (wanted.has(t)) held.add(t);
+    return held;
   }
 
   /**
@@ -733,6 +748,21 @@ export class Memory {
     return readClock(this.#now);
   }
 
+  /**
+   * Check the store's integrity (see check.ts): schema, every page's image and geometry, hot
+   * turns a page already holds, turns on two pages, duplicate page rows, stray tombstones. With
+   * `repair`, finish half-done compactions and remove duplicate page rows (never a readable page
+   * or a turn no page holds). Works on a read-only memory without `repair`.
+   */
+  async check(options: { repair?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<CheckReport> {
+    const o = parseInput(CheckSchema, options, 'options');
+    if (o.repair) this.#assertWritable('check({ repair: true })');
+    else this.#assertOpen();
+    const run = () => checkStore({ store: this.#store, recover: (scope) => this.#compactor.recover(scope), ...(options.onProgress ? { onProgress: options.onProgress } : {}) }, { repair: o.repair === true });
+    // Repairs wait for compaction like any writer; a look takes no lock (a read-only store gets no lock file).
+    return o.repair ? this.#compactor.exclusive(run) : run();
+  }
+
   /** Fold every stored page into the search index now; useful after `import` or a bulk load. */
   async optimize(): Promise<void> {
     this.#assertWritable('optimize()');
@@ -765,9 +795,12 @@ function isBuiltIn(profile: VisionTokenProfile): boolean {
 }
 export type { CompactOptions, CompactProgress, CompactResult } from './compaction.js';
 export type { CompactionEvent, FlushResult } from './compaction-queue.js';
+export type { CheckProblem, CheckProblemKind, CheckReport } from './check.js';
 
 /** Rows per write when importing: large enough to be bulk, small enough to bound memory. */
 const IMPORT_BATCH = 500;
+
+const CheckSchema = z.object({ repair: z.boolean({ error: 'repair must be true or false' }).optional(), onProgress: z.function().optional() }).strict();
 
 const ListSchema = z
   .object({ limit: z.number({ error: 'limit must be a number' }).int('limit must be a whole number').min(1, 'limit must be >= 1').optional() })

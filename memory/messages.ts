@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { InvalidInputError, parseInput } from '../src/errors.js';
 import { loneSurrogateAt } from '../src/internal/well-formed.js';
+import { IdSchema } from './scope.js';
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string() }).passthrough();
 const ImagePart = z.object({ type: z.literal('image_url'), image_url: z.union([z.string(), z.object({ url: z.string() }).passthrough()]) }).passthrough();
@@ -33,6 +34,12 @@ export const ChatMessageSchema = z
     content: z.union([z.string(), z.array(z.union([TextPart, InputTextPart, ImagePart, OtherPart])).min(1, 'has no parts; pass at least one part, e.g. [{ type: "text", text: "..." }]'), z.null()], { error: CONTENT_ERROR }).optional(),
     tool_calls: z.array(ToolCall).optional(),
     name: z.string().max(256).optional(),
+    /**
+     * Your id for the message, stored as its turn's id. A message whose id the scope already
+     * holds (as a hot turn or on a page) is skipped, so an add retried after a crash stores
+     * nothing twice. Unique within the scope; ids are generated when left out.
+     */
+    id: IdSchema.optional(),
     /** When the message was said: ms since epoch, or an ISO date string. Defaults to now. */
     createdAt: z.union([z.number().finite().nonnegative(), z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'createdAt must be an ISO date')]).optional(),
   })
@@ -46,6 +53,7 @@ export const ChatMessageSchema = z
 export type ChatMessage = z.input<typeof ChatMessageSchema>;
 
 export interface NormalizedMessage {
+  readonly id: string | undefined;
   readonly role: string;
   readonly name: string;
   readonly content: string;
@@ -83,7 +91,7 @@ export const MAX_MESSAGE_CHARS = 256 * 1024;
 export function parseMessages(input: unknown, field = 'messages'): NormalizedMessage[] {
   const arr = Array.isArray(input) ? input : [input];
   const parsed = parseInput(z.array(ChatMessageSchema).min(1, 'pass at least one message'), arr, field);
-  return parsed.map((m, i) => {
+  const normalized = parsed.map((m, i) => {
     const content = messageText(m.content, m.tool_calls);
     if (content.length > MAX_MESSAGE_CHARS) {
       parseInput(z.string().max(MAX_MESSAGE_CHARS, `is ${content.length} characters; the limit is ${MAX_MESSAGE_CHARS}. Split it into several messages`), content, `${field}.${i}.content`);
@@ -96,6 +104,13 @@ export function parseMessages(input: unknown, field = 'messages'): NormalizedMes
       throw new InvalidInputError(`${field}.${i}.name`, `'${field}.${i}.name' holds a lone UTF-16 surrogate, which storage would turn into U+FFFD. Remove it or pass name.toWellFormed().`);
     }
     const createdAt = m.createdAt === undefined ? undefined : typeof m.createdAt === 'number' ? m.createdAt : Date.parse(m.createdAt);
-    return { role: m.role, name: m.name ?? '', content, createdAt };
+    return { id: m.id, role: m.role, name: m.name ?? '', content, createdAt };
   });
+  const seen = new Map<string, number>();
+  normalized.forEach((m, i) => {
+    if (m.id === undefined) return;
+    if (seen.has(m.id)) throw new InvalidInputError(`${field}.${i}.id`, `'${field}.${i}.id' repeats the id of message ${seen.get(m.id)} ('${m.id}'). Give each message its own id.`);
+    seen.set(m.id, i);
+  });
+  return normalized;
 }

@@ -131,6 +131,33 @@ describe('opticmem CLI', () => {
     expect(stats.scopes[0]!.userId).toBe('maya');
   });
 
+  it('compress again after a crash, or on a log that grew, stores only what the store lacks', () => {
+    const db = join(dir, 'db-rerun');
+    const log = join(dir, 'rerun.jsonl');
+    const rows = Array.from({ length: 40 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `Message ${i}: the 28 tram leaves Martim Moniz at ${8 + (i % 12)}:${i % 6}0 for Prazeres.` }));
+    const write = (n: number) => writeFileSync(log, rows.slice(0, n).map((m) => JSON.stringify(m)).join('\n'));
+    const held = () => {
+      const doc = JSON.parse(cli(['export', '--db', db, '--user', 'maya']).stdout) as { turns: { content: string }[]; pages: { turnIds: string[] }[] };
+      return { hot: doc.turns.length, paged: new Set(doc.pages.flatMap((p) => p.turnIds)).size };
+    };
+    write(30);
+    const first = cli(['compress', log, '--db', db, '--user', 'maya', '--hot-budget', '200', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ messages: 30, alreadyStored: 0 });
+    const once = held();
+    expect(once.hot + once.paged).toBe(30);
+    // The same file again (as after a crash): nothing is stored twice.
+    const again = cli(['compress', log, '--db', db, '--user', 'maya', '--hot-budget', '200', '--json']);
+    expect(JSON.parse(again.stdout)).toMatchObject({ messages: 30, alreadyStored: 30 });
+    expect(held()).toEqual(once);
+    // The log grew by ten messages: only those are new.
+    write(40);
+    const grown = cli(['compress', log, '--db', db, '--user', 'maya', '--hot-budget', '200', '--json']);
+    expect(JSON.parse(grown.stdout)).toMatchObject({ messages: 40, alreadyStored: 30 });
+    const after = held();
+    expect(after.hot + after.paged).toBe(40);
+  });
+
   it('compress checks the whole file first: a bad message stores nothing and names its line', () => {
     const good = join(dir, 'good.jsonl');
     const bad = join(dir, 'bad.jsonl');

@@ -347,6 +347,30 @@ describe('Memory on a real LanceDB folder', () => {
     }
   });
 
+  it('messages with their own ids are stored once, hot or paged, however often they are added', async () => {
+    const m = await Memory.open({ path: await tempDir(), ...options, compaction: 'inline' });
+    const scope = { userId: 'ids' };
+    try {
+      const withIds = trip.slice(0, 8).map((t, i) => ({ ...t, id: `msg-${i}` }));
+      const first = await m.add(withIds.slice(0, 5), scope);
+      expect(first.turnIds).toEqual(['msg-0', 'msg-1', 'msg-2', 'msg-3', 'msg-4']);
+      expect(first.skipped).toBeUndefined();
+      expect((await m.list(scope)).pages.length).toBeGreaterThan(0); // some are on pages now
+      const again = await m.add(withIds, scope);
+      expect(again.turnIds).toEqual(withIds.map((t) => t.id));
+      expect(again.skipped).toBe(5);
+      const { hot, pages } = await holdings(m, scope);
+      expectEachOnce(withIds.map((t) => t.id), hot, pages);
+      const dup = await m.add([{ role: 'user', content: 'a', id: 'x' }, { role: 'user', content: 'b', id: 'x' }], scope).catch((e: unknown) => e);
+      expect(dup).toBeInstanceOf(InvalidInputError);
+      expect((dup as InvalidInputError).field).toBe('messages.1.id');
+      const bad = await m.add([{ role: 'user', content: 'a', id: 'line\nbreak' }], scope).catch((e: unknown) => e);
+      expect((bad as InvalidInputError).field).toBe('messages.0.id');
+    } finally {
+      await m.close();
+    }
+  });
+
   it('is closed for business after close()', async () => {
     const m = await Memory.open({ path: await tempDir(), ...options });
     await m.close();

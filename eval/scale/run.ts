@@ -12,7 +12,7 @@
  * Flags: --quick (fewer runs and pages), --runs N (B), --out DIR.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,30 +25,38 @@ import { markdownTable, printTable } from '../lib/table.js';
 import { startFakeOpenAIServer } from '../lib/fake-openai-server.js';
 import { startS3Server, type S3Server } from '../lib/s3-server.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, runs: { type: 'string' }, out: { type: 'string' } }, strict: true });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, runs: { type: 'string' }, out: { type: 'string' }, parts: { type: 'string' } }, strict: true });
+/** Parts to run (A,B,C,D); the others keep the rows of the last run's scale.json. */
+const parts = new Set((values.parts ?? 'A,B,C,D').split(',').map((p) => p.trim().toUpperCase()));
 const quick = values.quick === true;
 const runs = Number(values.runs ?? (quick ? 3 : 20));
 const outDir = values.out ?? 'eval/results';
 const HOT = 2000;
+/** The fake decoding server's answer time (D). */
+const DELAY = 500;
 type Msg = { role: 'user' | 'assistant'; content: string };
 
 const messagesOf = (c: Conversation): Msg[] => c.turns.filter((t) => t.content.trim()).map((t) => ({ role: t.role === 'assistant' ? 'assistant' : 'user', content: t.content }));
 const sources = availableDatasets();
 const conversations: Conversation[] = [];
-for (const s of sources) conversations.push(...(await loadDataset(s)).slice(0, quick ? 1 : 2));
+for (const s of sources) conversations.push(...(await loadDataset(s)).slice(0, quick ? 1 : s === 'locomo' ? 4 : 2));
 process.stderr.write(`sources: ${sources.join(', ')}; ${conversations.length} conversations\n`);
 
 interface WorkerOut { ids: string[]; tokens?: number; pages?: number; ms: number }
 
-function runWorker(job: object): Promise<WorkerOut> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'worker.ts'), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+let jobs = 0;
+async function runWorker(job: object): Promise<WorkerOut> {
+  // The job goes in a file: a conversation's worth of turns is too long for a command line.
+  const file = join(tmpdir(), `opticmem-scale-job-${process.pid}-${jobs++}.json`);
+  await writeFile(file, JSON.stringify(job));
+  return new Promise<WorkerOut>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'worker.ts'), file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as WorkerOut) : reject(new Error(`worker exited ${code}: ${err.slice(-2000)}`))));
-  });
+  }).finally(() => rm(file, { force: true }));
 }
 
 /** What the store holds for the given turn ids: lost, held twice, page rows vs distinct pages, turns on two pages. */
@@ -59,7 +67,7 @@ async function audit(location: string, storageOptions: Record<string, string> | 
     const raw = await memory.store.counts();
     let distinct = 0;
     for (const { scope } of await memory.scopes()) {
-      const { turns, pages } = await memory.list(scope);
+      const { turns, pages } = await memory.list(Object.fromEntries(Object.entries(scope).filter(([, v]) => v)));
       distinct += pages.length;
       for (const t of turns) held.set(t.id, (held.get(t.id) ?? 0) + 1);
       // A turn split over two consecutive pages of one batch is on both; count each page set once per turn.
@@ -75,36 +83,55 @@ async function audit(location: string, storageOptions: Record<string, string> | 
   }
 }
 
+/** Open and close a memory there once, so the tables exist before workers start. */
+async function createStore(location: string, storageOptions: Record<string, string> | undefined): Promise<void> {
+  const m = await Memory.open({ ...(location.includes('://') ? { uri: location, ...(storageOptions ? { storageOptions } : {}) } : { path: location }), autoCompact: false });
+  await m.close();
+}
+
+const previous = (parts.size < 4 ? JSON.parse(await readFile(join(outDir, 'scale.json'), 'utf8').catch(() => '{}')) : {}) as Record<string, string[][] | undefined>;
+const distinctRows: string[][] = parts.has('A') ? [] : (previous.distinctRows ?? []);
+const throughput: Record<string, (number | null)[]> = {};
+const sameRows: string[][] = parts.has('B') ? [] : (previous.sameRows ?? []);
+const latencyRows: string[][] = parts.has('C') ? [] : (previous.latencyRows ?? []);
+const decodeRows: string[][] = parts.has('D') ? [] : (previous.decodeRows ?? []);
+const decodeRate: number[] = [];
 const s3: S3Server = await startS3Server();
 const backends: { name: string; location: () => Promise<string>; storageOptions?: Record<string, string> }[] = [
   { name: 'local folder', location: async () => mkdtemp(join(tmpdir(), 'opticmem-scale-')) },
   { name: 'S3 protocol (s3rver)', location: async () => s3.uri(`scale-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`), storageOptions: s3.storageOptions },
 ];
 
+if (parts.has('A')) {
 // A. distinct scopes.
-const distinctRows: string[][] = [];
-const throughput: Record<string, (number | null)[]> = {};
 for (const backend of backends) {
   throughput[backend.name] = [];
   for (const workers of [1, 2, 4]) {
     const location = await backend.location();
+    await createStore(location, backend.storageOptions); // tables made once, as a deployment would
     const shares = Array.from({ length: workers }, (_, w) => conversations.filter((_, i) => i % workers === w));
     const t0 = performance.now();
-    const outs = await Promise.all(
+    const settled = await Promise.allSettled(
       shares.map((share, w) => runWorker({ op: 'compact', location, storageOptions: backend.storageOptions, lock: true, hotBudgetTokens: HOT, items: share.map((c) => ({ scope: { userId: `w${w}`, sessionId: c.id }, turns: messagesOf(c) })) })),
     );
     const seconds = (performance.now() - t0) / 1000;
+    const failures = settled.filter((o) => o.status === 'rejected');
+    for (const f of failures) process.stderr.write(`  worker failed: ${String((f as PromiseRejectedResult).reason).slice(0, 300)}\n`);
+    const outs = settled.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const tokens = outs.reduce((a, o) => a + (o.tokens ?? 0), 0);
-    const a = await audit(location, backend.storageOptions, outs.flatMap((o) => o.ids));
+    const a = await audit(location, backend.storageOptions, outs.flatMap((o) => o.ids)).catch((e: unknown) => ({ lost: NaN, duplicated: NaN, pages: NaN, pageCopies: NaN, error: String(e) }));
     throughput[backend.name]!.push(tokens / seconds);
-    distinctRows.push([backend.name, String(workers), String(outs.reduce((x, o) => x + o.ids.length, 0)), String(tokens), seconds.toFixed(1), (tokens / seconds).toFixed(0), String(a.pages), String(a.lost), String(a.duplicated), String(a.pageCopies)]);
+    distinctRows.push([
+      backend.name, String(workers), String(outs.reduce((x, o) => x + o.ids.length, 0)), String(tokens), seconds.toFixed(1), (Math.max(0, ...outs.map((o) => o.ms)) / 1000).toFixed(1), (tokens / seconds).toFixed(0), String(a.pages), String(a.lost), String(a.duplicated), String(a.pageCopies), String(failures.length),
+    ]);
     process.stderr.write(`A ${backend.name} x${workers}: ${(tokens / seconds).toFixed(0)} tok/s, lost ${a.lost}, dup ${a.duplicated}\n`);
     if (!location.includes('://')) await rm(location, { recursive: true, force: true });
   }
 }
+}
 
+if (parts.has('B')) {
 // B. four workers, one scope.
-const sameRows: string[][] = [];
 const piece = messagesOf(conversations[0]!).slice(0, 80);
 for (const backend of backends) {
   let lost = 0;
@@ -121,7 +148,7 @@ for (const backend of backends) {
     await writer.close();
     const outs = await Promise.allSettled(Array.from({ length: 4 }, () => runWorker({ op: 'compact', location, storageOptions: backend.storageOptions, lock: false, hotBudgetTokens: HOT, items: [{ scope }] })));
     failed += outs.filter((o) => o.status === 'rejected').length;
-    const a = await audit(location, backend.storageOptions, ids);
+    const a = await audit(location, backend.storageOptions, ids).catch(() => ({ lost: ids.length, duplicated: 0, pages: 0, pageCopies: 0 }));
     lost += a.lost;
     duplicated += a.duplicated;
     copies += a.pageCopies;
@@ -132,11 +159,12 @@ for (const backend of backends) {
   }
   sameRows.push([backend.name, String(runs), String(turns), String(pages), String(lost), String(duplicated), String(copies), String(failed)]);
 }
+}
+
 await s3.close();
 
+if (parts.has('C')) {
 // C. add latency, inline vs background, side by side.
-const latencyRows: string[][] = [];
-const latency: Record<string, number[]> = {};
 const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 for (const compaction of ['inline', 'background'] as const) {
   const times: number[] = [];
@@ -155,17 +183,15 @@ for (const compaction of ['inline', 'background'] as const) {
     await memory.close();
     await rm(dir, { recursive: true, force: true });
   }
-  latency[compaction] = times;
   latencyRows.push([compaction, String(times.length), String(pages), q(times, 0.5).toFixed(1), q(times, 0.99).toFixed(1), Math.max(...times).toFixed(0)]);
 }
+}
 
+if (parts.has('D')) {
 // D. remote decoding pool.
 const server = await startFakeOpenAIServer();
-const DELAY = 500;
 server.reply({ text: 'ok', delayMs: DELAY });
-const pagesToRead = (await encode(messagesOf(conversations[0]!).slice(0, 200), { ratio: 10, profile: 'deepseek-ocr:small' })).slice(0, quick ? 16 : 48);
-const decodeRows: string[][] = [];
-const decodeRate: number[] = [];
+const pagesToRead = (await encode(conversations.slice(0, 3).flatMap(messagesOf), { ratio: 10, profile: 'deepseek-ocr:small' })).slice(0, quick ? 16 : 48);
 for (const inFlight of [1, 4, 16]) {
   const decoder = createOpenAIDecoder({ model: 'deepseek-ai/DeepSeek-OCR', baseURL: server.baseURL, apiKey: 'none', concurrency: inFlight });
   const t0 = performance.now();
@@ -175,9 +201,10 @@ for (const inFlight of [1, 4, 16]) {
   decodeRows.push([String(inFlight), String(pagesToRead.length), rate.toFixed(2), (rate / decodeRate[0]!).toFixed(1)]);
 }
 await server.close();
+}
 
 const heads = {
-  distinct: ['store', 'workers', 'turns', 'compacted tokens', 'wall s', 'tok/s', 'pages', 'turns lost', 'turns duplicated', 'page copies'],
+  distinct: ['store', 'workers', 'turns', 'compacted tokens', 'wall s', 'slowest worker s', 'tok/s', 'pages', 'turns lost', 'turns duplicated', 'page copies', 'worker failures'],
   same: ['store', 'runs', 'turns', 'pages', 'turns lost', 'turns duplicated', 'page copies', 'worker failures'],
   latency: ['compaction', 'adds', 'pages', 'p50 ms', 'p99 ms', 'max ms'],
   decode: ['requests in flight', 'pages', 'pages/s', 'vs one at a time'],
@@ -187,14 +214,15 @@ printTable(heads.same, sameRows);
 printTable(heads.latency, latencyRows);
 printTable(heads.decode, decodeRows);
 await mkdir(outDir, { recursive: true });
+const partNote = parts.size < 4 ? ` (parts ${[...parts].join(', ')} measured again alone with \`-- --parts ${[...parts].join(',')}\`; the others from the previous run)` : '';
 const md = [
   '# One store, many workers',
   '',
-  `Command: \`npm run eval:scale${quick ? ' -- --quick' : ''}\`. Text: ${conversations.length} conversations from ${sources.join(', ')}; hot tier ${HOT} tokens; default reader and Base pages. The S3-protocol server is s3rver on 127.0.0.1, which ignores conditional writes: concurrent LanceDB commits to one table can lose one there, as they would on any store without them.`,
+  `Command: \`npm run eval:scale${quick ? ' -- --quick' : ''}\`${partNote}. Text: ${conversations.length} conversations from ${sources.join(', ')}; hot tier ${HOT} tokens; default reader and Base pages. The S3-protocol server is s3rver on 127.0.0.1, which ignores conditional writes: concurrent LanceDB commits to one table can lose one there, as they would on any store without them.`,
   '',
   '## A. Workers compacting distinct scopes into one store',
   '',
-  'Each worker is a process that adds its conversations (one scope each) and compacts them; wall time from spawning the first worker to the last exit (process start and reader load included).',
+  'Each worker is a process that adds its conversations (one scope each) and compacts them; wall time from spawning the first worker to the last exit (process start and reader load included); "slowest worker s" from its store being open to its last compaction. tok/s is compacted tokens over wall time. The machine has 2 cores: one worker already keeps both busy (drawing on a worker thread, LanceDB on its own threads), so more processes share the same CPU; the gain from workers comes with more machines.',
   '',
   markdownTable(heads.distinct, distinctRows),
   '',
@@ -221,7 +249,7 @@ await writeChart(
     title: 'Compaction throughput by worker count (distinct scopes)',
     yLabel: 'compacted tokens/s',
     categories: ['1 worker', '2 workers', '4 workers'],
-    series: Object.entries(throughput).map(([name, v]) => ({ name, values: v })),
+    series: [...new Set(distinctRows.map((r) => r[0]!))].map((name) => ({ name, values: distinctRows.filter((r) => r[0] === name).map((r) => Number(r[6])) })),
   }),
 );
 process.stdout.write(`\nwrote ${join(outDir, 'scale.md')}\n`);

@@ -1,11 +1,12 @@
 /**
- * One worker process of the scale benchmark. argv[2] is a JSON job:
+ * One worker process of the scale benchmark. argv[2] is a file holding a JSON job:
  *   { op: 'compact', location, storageOptions?, items: [{ scope, turns? }], lock }  for each item,
  *       store its turns (if any) in one add, then compact its scope; prints ids and results.
  *   { op: 'add', ... }  add each item's turns one by one with background compaction, then flush
  *       and close; prints the ids and each add's time.
  * Everything it prints is one JSON line on stdout.
  */
+import { readFile } from 'node:fs/promises';
 import { Memory } from '../../memory/memory.js';
 import type { Scope } from '../../memory/store/store.js';
 
@@ -18,7 +19,7 @@ interface Job {
   readonly hotBudgetTokens: number;
 }
 
-const job = JSON.parse(process.argv[2]!) as Job;
+const job = JSON.parse(await readFile(process.argv[2]!, 'utf8')) as Job;
 const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(job.location);
 const memory = await Memory.open({
   ...(remote ? { uri: job.location, ...(job.storageOptions ? { storageOptions: job.storageOptions } : {}) } : { path: job.location }),

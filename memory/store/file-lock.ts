@@ -55,7 +55,8 @@ async function acquire(file: string, what: string, timeoutMs: number): Promise<v
   }
 }
 
-export type LockName = 'compaction' | 'setup';
+/** 'compaction' spans the store (ageing, deleting); 'compaction-<hash>' one scope's compaction. */
+export type LockName = 'compaction' | `compaction-${string}` | 'setup';
 
 export async function withFileLock<T>(dir: string | undefined, name: LockName, fn: () => Promise<T>, timeoutMs = 10 * 60_000): Promise<T> {
   if (!dir) return fn();

@@ -71,6 +71,11 @@ const PAGE_META_COLUMNS = [
   'recall_count', 'last_recalled_at', 'pinned', 'importance', 'created_at', 'updated_at',
 ];
 
+/** Rethrows anything but a commit conflict with another writer. */
+function ignoreConflict(error: unknown): void {
+  if (!/conflict|preempted/i.test(String((error as Error)?.message ?? error))) throw error;
+}
+
 function isUri(s: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 }
@@ -588,6 +593,18 @@ class LanceStore implements MemoryStore {
     return options.limit ? sorted.slice(-options.limit) : sorted;
   }
 
+  async pageCopies(): Promise<{ id: string; copies: number }[]> {
+    this.#open();
+    const n = new Map<string, number>();
+    for (const r of await retry('listing page ids', () => this.pages.query().select(['id']).toArray())) n.set(String(r.id), (n.get(String(r.id)) ?? 0) + 1);
+    return [...n].filter(([, c]) => c > 1).map(([id, copies]) => ({ id, copies }));
+  }
+
+  async removePageCopies(ids: readonly string[]): Promise<void> {
+    this.#open();
+    await keepOneCopy(this.pages, ids, '', retry);
+  }
+
   async hotTokens(scope: Scope): Promise<number> {
     this.#open();
     const rows = await retry('counting hot tokens', () => this.turns.query().where(scopeFilter(scope)).select(['text_tokens']).toArray());
@@ -633,8 +650,10 @@ class LanceStore implements MemoryStore {
     // After the pages: a crash in between leaves pages whose own columns hold their state.
     await retry('adding page state', () => this.state.add(added.map(stateRow)), this.state);
     await this.#indexTurns(added);
-    await this.#maintainIndex();
-    await this.#maintainState();
+    // Upkeep, not the write: another worker rewriting the table at the same moment can outlast
+    // the retries, and the pages are committed already; the next write tries again.
+    await this.#maintainIndex().catch(ignoreConflict);
+    await this.#maintainState().catch(ignoreConflict);
   }
 
   /** The full-text index, built if the table has none yet. */

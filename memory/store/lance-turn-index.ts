@@ -10,6 +10,7 @@ import { StoreError } from '../../src/errors.js';
 import { searchableText } from './search-text.js';
 import { and, idInList, scopeFilter } from './sql.js';
 import { pageTurnRows, type IndexedPage } from './page-turns.js';
+import { uniqueById } from './page-dedupe.js';
 import type { PageTurnRow, Scope, TurnSearchHit } from './store.js';
 
 export type { IndexedPage };
@@ -84,7 +85,8 @@ export class LanceTurnIndex {
       const rows = await this.retry('listing page turns', () => this.table.query().where(where).select(COLUMNS).toArray());
       out.push(...rows.map(fromRow));
     }
-    return out.sort((a, b) => a.seq - b.seq || a.pageId.localeCompare(b.pageId));
+    // Two writers indexing one page at the same instant can both insert its rows: each row once.
+    return uniqueById(out).sort((a, b) => a.seq - b.seq || a.pageId.localeCompare(b.pageId));
   }
 
   async search(scope: Scope, text: string, k: number): Promise<TurnSearchHit[]> {
@@ -95,10 +97,10 @@ export class LanceTurnIndex {
     const rows = await this.retry('searching page turns', () =>
       this.table.query().fullTextSearch(searchableText(text), { columns: ['search_text'] }).where(scopeFilter(scope)).select([...COLUMNS, '_score']).limit(limit).toArray(),
     );
-    return rows
-      .map((r) => ({ turn: fromRow(r), score: Number(r._score ?? 0) }))
-      .sort((a, b) => b.score - a.score)
-      .slice(0, k);
+    const hits = rows.map((r) => ({ id: String(r.id), turn: fromRow(r), score: Number(r._score ?? 0) })).sort((a, b) => b.score - a.score);
+    return uniqueById(hits)
+      .slice(0, k)
+      .map(({ turn, score }) => ({ turn, score }));
   }
 
   async optimize(): Promise<void> {

@@ -191,6 +191,10 @@ export interface MemoryStoreV1 {
   /** Page ids whose turnIds include any of `turnIds` (to make compaction idempotent). */
   pagesCoveringTurns(scope: Scope, turnIds: readonly string[]): Promise<string[]>;
   counts(): Promise<{ turns: number; pages: number }>;
+  /** Page ids stored in more than one row (workers that committed one page at once), with their row count. Optional. */
+  pageCopies?(): Promise<{ id: string; copies: number }[]>;
+  /** Keep one row of each of these pages (the same one every writer keeps). Optional. */
+  removePageCopies?(ids: readonly string[]): Promise<void>;
   addTombstones(rows: readonly TombstoneRow[]): Promise<void>;
   listTombstones(scope: Scope): Promise<TombstoneRow[]>;
   /** Remove a scope's tombstones (when the scope itself is deleted); returns how many. Optional. */

@@ -165,6 +165,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action((opts) => run(() => exportCommand(opts))());
 
   program
+    .command('check')
+    .description("Check a store's integrity: schema, every page's image and geometry, half-done compactions, turns on two pages, duplicate page rows; exit 4 when problems remain.")
+    .requiredOption('--db <dir>', 'store folder or LanceDB URI')
+    .option('--repair', 'finish half-done compactions and remove duplicate page rows (never a readable page or a turn no page holds)')
+    .option('--json', 'print JSON')
+    .action((opts) => run(async () => (await import('./commands/check.js')).checkCommand(opts))());
+
+  program
     .command('import')
     .description("Load a document written by 'opticmem export'; rows already in the store are skipped.")
     .argument('<file>', "export file, or '-' for standard input")

@@ -1,4 +1,5 @@
 /** `opticmem compress`, `recall` and `stats`: the memory layer from the shell. */
+import { createHash } from 'node:crypto';
 import { storeLocation } from '../../internal/store-location.js';
 import { Memory } from '../../../memory/memory.js';
 import { parseMessages } from '../../../memory/messages.js';
@@ -101,8 +102,9 @@ export async function compressCommand(file: string, options: CompressOptions): P
   const text = await readInput(file);
   const messages = parseMessagesFile(text);
   // Every message is checked before the store is opened, so a bad row stores nothing.
+  let normalized: ReturnType<typeof parseMessages>;
   try {
-    parseMessages(messages);
+    normalized = parseMessages(messages);
   } catch (e) {
     const row = InvalidInputError.isInstance(e) ? /^messages\.(\d+)/.exec(e.field ?? '') : null;
     if (!row) throw e;
@@ -111,6 +113,7 @@ export async function compressCommand(file: string, options: CompressOptions): P
     const err = e as InvalidInputError;
     throw new InvalidInputError(err.field!, `${where} of '${file}' is not a valid chat message, so nothing was stored. ${err.message}`, { cause: e });
   }
+  const withIds = chainedIds(messages as Record<string, unknown>[], normalized);
   const memory = await Memory.open({
     ...storeLocation(options.db),
     autoCompact: false,
@@ -121,8 +124,9 @@ export async function compressCommand(file: string, options: CompressOptions): P
   try {
     const batch = 200;
     const addBar = progressBar('store', messages.length, showBar);
-    for (let i = 0; i < messages.length; i += batch) {
-      await memory.add(messages.slice(i, i + batch) as never, scope);
+    let skipped = 0;
+    for (let i = 0; i < withIds.length; i += batch) {
+      skipped += (await memory.add(withIds.slice(i, i + batch) as never, scope)).skipped ?? 0;
       addBar.tick(Math.min(batch, messages.length - i));
     }
     addBar.stop();
@@ -142,17 +146,32 @@ export async function compressCommand(file: string, options: CompressOptions): P
     });
     bar.stop();
     const seconds = (performance.now() - t0) / 1000;
-    const summary = { messages: messages.length, ...result, seconds: Number(seconds.toFixed(2)), tokensPerSecond: Math.round(result.textTokens / Math.max(seconds, 1e-3)) };
+    const summary = { messages: messages.length, alreadyStored: skipped, ...result, seconds: Number(seconds.toFixed(2)), tokensPerSecond: Math.round(result.textTokens / Math.max(seconds, 1e-3)) };
     if (options.json) printJson(summary);
     else
       printTable(
-        ['messages', 'turns compacted', 'pages', 'text tok', 'visual tok', 'ratio', 'mean fidelity', 'seconds'],
-        [[summary.messages, result.turnsCompacted, result.pagesWritten, result.textTokens, result.visualTokens, result.visualTokens ? `${(result.textTokens / result.visualTokens).toFixed(2)}x` : '-', pct(result.meanFidelity, 2), summary.seconds]],
+        ['messages', 'already stored', 'turns compacted', 'pages', 'text tok', 'visual tok', 'ratio', 'mean fidelity', 'seconds'],
+        [[summary.messages, skipped, result.turnsCompacted, result.pagesWritten, result.textTokens, result.visualTokens, result.visualTokens ? `${(result.textTokens / result.visualTokens).toFixed(2)}x` : '-', pct(result.meanFidelity, 2), summary.seconds]],
       );
     return 0;
   } finally {
     await memory.close();
   }
+}
+
+/**
+ * Ids for a chat log's messages that a rerun gives again: each message's id hashes the previous
+ * id with its role, name and text (a message's own id is kept). Compressing a log again after a
+ * crash, or after it grew, skips what the store already holds; two logs share ids only where
+ * they share their beginning, message for message.
+ */
+function chainedIds(messages: readonly Record<string, unknown>[], normalized: ReturnType<typeof parseMessages>): Record<string, unknown>[] {
+  let previous = '';
+  return messages.map((m, i) => {
+    const n = normalized[i]!;
+    previous = n.id ?? `msg-${createHash('sha256').update(JSON.stringify([previous, n.role, n.name, n.content])).digest('hex').slice(0, 32)}`;
+    return { ...m, id: previous };
+  });
 }
 
 export interface RecallCommandOptions extends ScopeFlags {
@@ -251,7 +270,9 @@ export async function ageCommand(options: AgeCommandOptions): Promise<number> {
         onProgress: followProgress(bar),
       })
       .finally(() => bar.stop());
-    if (options.json) printJson(r);
+    // A page that cannot be read is left as it was and named; the others aged.
+    for (const k of r.skipped) process.stderr.write(`skipped page ${k.pageId}: ${k.error.message}\n`);
+    if (options.json) printJson({ ...r, skipped: r.skipped.map((k) => ({ pageId: k.pageId, error: k.error.message })) });
     else {
       process.stdout.write(
         `aged to ${new Date(r.now).toISOString()} (${memory.curve.name} curve): ${r.examined} pages, ${r.moved.length} moved, ${r.dropped.length} dropped, ${r.pinned} pinned, ${r.unchanged} unchanged` +
