@@ -3,6 +3,7 @@
  * can choose, within a tolerance on noisy pages, falling back to the OCR model for what it
  * cannot explain, and reading only a page's pixels and geometry.
  */
+import { seededRandom } from '../src/internal/random.js';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, encode } from '../src/codec/codec.js';
@@ -26,17 +27,8 @@ describeDecoderConformance(GLYPH_DECODER_NAME, () => createGlyphDecoder(), {
 });
 describeDecoderConformance(`${GLYPH_DECODER_NAME} with the OCR model (createLocalDecoder)`, () => createLocalDecoder(), { pathWithGeometry: 'geometry', afterClose: 'reopens', readsText: true });
 
-/** A small seeded generator (mulberry32), so every run draws the same lines. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so every run draws the same lines. */
+const random = seededRandom;
 
 const ASCII = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('');
 const CODE = ['const x = await f(y);', 'if (a[i] !== b) { return {...o}; }', "print('%d' % n)", 'for k, v in d.items():', '#include <stdio.h>', 'x => x * 2 || y && z'];

@@ -17,18 +17,10 @@ import { Memory } from '../../memory/memory.js';
 import type { Decoder } from '../../src/decoders/decoder.js';
 import { OpticMemError } from '../../src/errors.js';
 import { packageRoot } from '../../src/internal/package-root.js';
+import { seededRandom } from '../../src/internal/random.js';
 
 /** A small deterministic random source (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const random = seededRandom;
 
 export interface CrashResult {
   readonly kills: number;
