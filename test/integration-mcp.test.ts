@@ -130,6 +130,9 @@ describe('opticmem mcp over stdio with the SDK client', () => {
   });
 
   it('refuses a message over the size limit, stores none of the call and keeps what was stored', async () => {
+    // Earlier remembers are compacted in the server's background: wait until the scope is still.
+    const stats = async () => JSON.stringify((await call('stats', { userId: 'maya' })).structuredContent);
+    await expect.poll(async () => { const a = await stats(); await new Promise((r) => setTimeout(r, 700)); return a === (await stats()); }, { timeout: 60_000, interval: 100 }).toBe(true);
     const before = (await call('stats', { userId: 'maya' })).structuredContent!;
     const big = await call('remember', {
       userId: 'maya',
