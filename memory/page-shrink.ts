@@ -15,6 +15,7 @@ import { encodeGrayPng, GEOMETRY_KEYWORD } from '../renderers/png.js';
 import { redrawPage } from '../src/decoders/glyph/redraw.js';
 import { resampledSize } from '../src/decoders/glyph/resampled-geometry.js';
 import { resize, type GrayImage } from '../src/decoders/onnx/gray-image.js';
+import { storedByte } from '../src/decoders/onnx/resize-kernel.js';
 import { decodePngToGray } from '../src/decoders/onnx/png-pixels.js';
 import type { CanvasSize } from '../src/tokens/vision-token-profile.js';
 
@@ -63,7 +64,7 @@ export async function downsample(png: Uint8Array, geometry: PageGeometry, size: 
 
 function rounded(image: { width: number; height: number; data: Float32Array }): GrayImage {
   const data = new Uint8Array(image.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, Math.round(image.data[i]!)));
+  for (let i = 0; i < data.length; i++) data[i] = storedByte(image.data[i]!);
   return { width: image.width, height: image.height, data };
 }
 

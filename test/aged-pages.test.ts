@@ -64,13 +64,17 @@ describe('aged pages are read by matching through the resampling', () => {
     });
   }
 
-  it('Chinese drawn at 12 px, aged to 640 px', async () => {
-    const p = plan(12, 1024, 120);
-    const page = await renderPage(CHINESE, p);
-    const aged = await downsample(page.png, page.geometry, { width: 640, height: 75 });
-    const out = await glyph.decode({ png: aged.png });
-    expect(out.lines.map((l) => l.text.trimEnd())).toEqual(drawnLines(CHINESE, p));
-  });
+  // At 8 px an em holds one whole stored column at 640 px: the ideograph look-up keys on four rows of it.
+  for (const fontSize of [12, 8]) {
+    it(`Chinese drawn at ${fontSize} px, aged to 640 px`, async () => {
+      const p = plan(fontSize, 1024, 120);
+      const page = await renderPage(CHINESE, p);
+      const aged = await downsample(page.png, page.geometry, { width: 640, height: 75 });
+      const out = await glyph.decode({ png: aged.png });
+      expect(out.lines.map((l) => l.text.trimEnd())).toEqual(drawnLines(CHINESE, p));
+      expect(out.lines.every((l) => l.confidence > 0)).toBe(true);
+    });
+  }
 
   it('a second step resamples the page as redrawn from its pixels, so it stays one resampling of a drawing', async () => {
     const p = plan(10, 1024, 260);

@@ -326,6 +326,11 @@ describe('datasets', () => {
     ]);
   });
 
+  it('takes every live message of an OASST tree once, depth first, when asked for all replies', async () => {
+    const [conv] = await loadOasst({ dir, oasstReplies: 'all' });
+    expect(conv!.turns.map((t) => t.id)).toEqual(['p1', 'a-second', 'a-best', 'p2-first', 'p2-other']);
+  });
+
   it('loads KdConv as Chinese, skipping malformed dialogues but keeping source indices in ids', async () => {
     const convs = await loadKdConv({ dir });
     expect(convs.map((c) => c.id)).toEqual(['kdconv-travel-0', 'kdconv-travel-2']);

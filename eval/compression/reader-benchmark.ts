@@ -57,7 +57,8 @@ export const SOURCES: readonly { name: DatasetName; lang: 'en' | 'zh' }[] = [
 export async function sourceTurns(name: DatasetName, maxChars: number): Promise<RenderTurn[]> {
   const out: RenderTurn[] = [];
   let chars = 0;
-  for (const conv of await loadDataset(name)) {
+  // Every OASST message, not only the best-ranked path: more of the source's text, none repeated.
+  for (const conv of await loadDataset(name, { oasstReplies: 'all' })) {
     for (const t of conv.turns) {
       if (!t.content.trim()) continue;
       out.push({ role: t.role, content: t.content, ...(t.speaker ? { label: `${t.speaker}:` } : {}) });

@@ -66,6 +66,11 @@ export interface LoadOptions {
   dir?: string;
   /** Keep at most this many conversations. */
   limit?: number;
+  /**
+   * OASST trees: follow the best reply at each turn (a conversation, the default), or take
+   * every message of the tree once in depth-first order (all the text, for reading benchmarks).
+   */
+  oasstReplies?: 'best' | 'all';
 }
 
 /** OPTICMEM_DATA_DIR if set, else `../shared/data` beside the repository root. */
@@ -263,11 +268,14 @@ type OasstNode = z.output<typeof OasstNode>;
 
 const OasstTree = z.looseObject({ message_tree_id: z.string(), prompt: z.unknown() });
 
+/** The replies of `node` that parse and are not deleted. */
+function liveReplies(node: OasstNode): OasstNode[] {
+  return node.replies.map((r) => OasstNode.safeParse(r)).flatMap((r) => (r.success && !r.data.deleted ? [r.data] : []));
+}
+
 /** The reply to follow: not deleted, passed review if any did, best (lowest) rank, then first. */
 function bestReply(node: OasstNode): OasstNode | undefined {
-  const replies = node.replies
-    .map((r) => OasstNode.safeParse(r))
-    .flatMap((r) => (r.success && !r.data.deleted ? [r.data] : []));
+  const replies = liveReplies(node);
   const reviewed = replies.filter((r) => r.review_result !== false);
   const pool = reviewed.length > 0 ? reviewed : replies;
   let best: OasstNode | undefined;
@@ -285,13 +293,20 @@ export async function loadOasst(options: LoadOptions = {}): Promise<Conversation
   for (const tree of validRecords(OasstTree, lines, file)) {
     const prompt = OasstNode.safeParse(tree.prompt);
     if (!prompt.success) continue;
+    const turn = (node: OasstNode): Turn => ({
+      ...(node.message_id ? { id: node.message_id } : {}),
+      role: node.role === 'prompter' ? 'user' : node.role,
+      content: node.text,
+    });
     const turns: Turn[] = [];
-    for (let node: OasstNode | undefined = prompt.data; node; node = bestReply(node)) {
-      turns.push({
-        ...(node.message_id ? { id: node.message_id } : {}),
-        role: node.role === 'prompter' ? 'user' : node.role,
-        content: node.text,
-      });
+    if (options.oasstReplies === 'all') {
+      const visit = (node: OasstNode): void => {
+        turns.push(turn(node));
+        for (const reply of liveReplies(node)) visit(reply);
+      };
+      visit(prompt.data);
+    } else {
+      for (let node: OasstNode | undefined = prompt.data; node; node = bestReply(node)) turns.push(turn(node));
     }
     const lang: Lang = prompt.data.lang?.startsWith('zh') ? 'zh' : 'en';
     conversations.push({ id: tree.message_tree_id, source: 'oasst', lang, turns });

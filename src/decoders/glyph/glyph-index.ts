@@ -45,6 +45,8 @@ export class PhaseIndex {
    */
   readonly probeGroups: ProbeGroup[] = [];
   readonly wideGroups: ProbeGroup[] = [];
+  /** Indices into `all` of the glyphs narrower than full width (those in `probeGroups`). */
+  readonly narrow: number[] = [];
   private readonly groupByOffset = new Map<number, ProbeGroup>();
   /** The leftmost ink column of any indexed glyph, relative to its origin's whole pixel. */
   minLeft = 0;
@@ -69,6 +71,7 @@ export class PhaseIndex {
       (wide ? this.wideGroups : this.probeGroups).push(group);
     }
     group.members.push(this.all.length);
+    if (!wide) this.narrow.push(this.all.length);
     if (probe[2]! < group.minDarkness) group.minDarkness = probe[2]!;
     this.all.push(glyph);
     this.probes.push(...probe);

@@ -8,7 +8,7 @@
  * phase of that pattern and looked up after.
  */
 import type { GlyphMask } from '../../../renderers/glyph-atlas.js';
-import type { AxisWeights } from '../onnx/gray-image.js';
+import { horizontalColumn, storedByte, verticalSum, type AxisWeights } from '../onnx/resize-kernel.js';
 import type { ResamplingPattern } from './resampling-pattern.js';
 
 export interface AloneImage {
@@ -29,10 +29,46 @@ export interface AloneCell {
   readonly col: number;
   readonly row: number;
   image(i: number, m: GlyphMask): AloneImage;
+  /**
+   * The glyphs `members` lists, grouped by the stored pixel their image is darkest at (relative
+   * to the cell), or undefined where images are not kept (near the page's edges, or a resampling
+   * with no short pattern). A glyph whose darkest pixel is darker than the page's there cannot be
+   * at this pen cell, so one look-up clears a group, and a group's members are sorted lightest
+   * darkest pixel first so a scan stops at the first one darker than the page.
+   */
+  groups(members: StoredGroupsSource): readonly StoredGroup[] | undefined;
+}
+
+/** The glyphs to group (indices into the owner's glyphs, and their masks), and how many the owner holds (a new tier rebuilds the groups). */
+export interface StoredGroupsSource {
+  readonly loaded: number;
+  readonly indices: () => Iterable<number>;
+  readonly mask: (i: number) => GlyphMask;
+}
+
+export interface StoredGroup {
+  /** Stored pixel of the members' darkest, relative to the cell. */
+  readonly col: number;
+  readonly row: number;
+  /** Members (glyph indices), lightest darkest pixel first, and those darkest values. */
+  readonly members: Int32Array;
+  readonly darkest: Uint8Array;
+  /** Each member's darkest pixel at least two stored pixels from its darkest (relative to the cell), and its value: a second quick test. */
+  readonly secondCol: Int16Array;
+  readonly secondRow: Int16Array;
+  readonly second: Uint8Array;
+}
+
+interface GroupTable {
+  readonly loaded: number;
+  readonly groups: readonly StoredGroup[];
+  /** Drawn extent of the members' masks around the pen cell, so a table is used only where every member's image is kept. */
+  readonly extent: { readonly left: number; readonly right: number; readonly top: number; readonly bottom: number };
 }
 
 export class AloneGlyphs {
   private readonly cache = new WeakMap<object, Map<number, AloneImage[]>>();
+  private readonly groupTables = new WeakMap<object, Map<number, GroupTable>>();
   private readonly h: AxisWeights;
   private readonly v: AxisWeights;
 
@@ -47,7 +83,7 @@ export class AloneGlyphs {
    */
   cell(owner: object, whole: number, baseline: number): AloneCell {
     const place = this.pattern.place(whole, baseline);
-    if (!place) return { col: 0, row: 0, image: (_i, m) => this.make(m, whole, baseline, 0, 0) };
+    if (!place) return { col: 0, row: 0, image: (_i, m) => this.make(m, whole, baseline, 0, 0), groups: () => undefined };
     const { cell, col, row } = place;
     let byKey = this.cache.get(owner);
     if (!byKey) this.cache.set(owner, (byKey = new Map()));
@@ -55,17 +91,24 @@ export class AloneGlyphs {
     if (!slots) byKey.set(cell, (slots = []));
     const list = slots;
     const { h, v } = this.safe;
-    return {
-      col,
-      row,
-      image: (i, m) => {
-        const left = whole + m.left;
-        const top = baseline + m.top;
-        // Near the page's edges the filter is cut short and the pattern does not repeat.
-        if (left < h[0] || left + m.width > h[1] || top < v[0] || top + m.height > v[1]) return this.make(m, whole, baseline, col, row);
-        return (list[i] ??= this.make(m, whole, baseline, col, row));
-      },
+    const image = (i: number, m: GlyphMask): AloneImage => {
+      const left = whole + m.left;
+      const top = baseline + m.top;
+      // Near the page's edges the filter is cut short and the pattern does not repeat.
+      if (left < h[0] || left + m.width > h[1] || top < v[0] || top + m.height > v[1]) return this.make(m, whole, baseline, col, row);
+      return (list[i] ??= this.make(m, whole, baseline, col, row));
     };
+    const groups = (source: StoredGroupsSource): readonly StoredGroup[] | undefined => {
+      let tables = this.groupTables.get(owner);
+      if (!tables) this.groupTables.set(owner, (tables = new Map()));
+      let table = tables.get(cell);
+      const e = table && table.loaded === source.loaded ? table.extent : this.extent(owner, source);
+      // Only where every member's image is kept (and so the same wherever the pattern repeats).
+      if (whole + e.left < h[0] || whole + e.right > h[1] || baseline + e.top < v[0] || baseline + e.bottom > v[1]) return undefined;
+      if (!table || table.loaded !== source.loaded) tables.set(cell, (table = groupTable(source, e, image)));
+      return table.groups;
+    };
+    return { col, row, image, groups };
   }
 
   /** Drawn px ranges whose stored columns and rows all have whole (uncut) filters. */
@@ -74,6 +117,14 @@ export class AloneGlyphs {
   }
 
   private safeRanges: { h: [number, number]; v: [number, number] } | undefined;
+
+  private readonly extents = new WeakMap<object, { loaded: number; extent: GroupTable['extent'] }>();
+
+  private extent(owner: object, source: StoredGroupsSource): GroupTable['extent'] {
+    let found = this.extents.get(owner);
+    if (!found || found.loaded !== source.loaded) this.extents.set(owner, (found = { loaded: source.loaded, extent: extentOf(source) }));
+    return found.extent;
+  }
 
   private make(m: GlyphMask, whole: number, baseline: number, col: number, row: number): AloneImage {
     const { h, v } = this;
@@ -84,34 +135,101 @@ export class AloneGlyphs {
     const width = Math.max(0, c1 - c0);
     const height = Math.max(0, o1 - o0);
     const gray = new Uint8Array(width * height);
-    const r0 = height > 0 ? v.first[o0]! : 0;
-    const r1 = height > 0 ? v.first[o1 - 1]! + v.count[o1 - 1]! : 0;
-    const sums = new Float64Array(Math.max(0, r1 - r0));
-    for (let c = c0; c < c1; c++) {
-      const f = h.first[c]!;
-      const base = c * h.taps;
-      for (let r = r0; r < r1; r++) {
-        const my = r - top;
-        let acc = 0;
-        for (let k = 0, n = h.count[c]!; k < n; k++) {
-          const mx = f + k - left;
-          const g = my >= 0 && my < m.height && mx >= 0 && mx < m.width ? m.gray[my * m.width + mx]! : 255;
-          acc += h.weights[base + k]! * g;
-        }
-        sums[r - r0] = Math.fround(acc);
-      }
-      for (let o = o0; o < o1; o++) {
-        const vf = v.first[o]! - r0;
-        const vb = o * v.taps;
-        let acc = 0;
-        for (let k = 0, n = v.count[o]!; k < n; k++) acc = Math.fround(acc + v.weights[vb + k]! * sums[vf + k]!);
-        gray[(o - o0) * width + (c - c0)] = Math.max(0, Math.min(255, Math.round(acc)));
+    if (width > 0 && height > 0) {
+      // The drawn pixels the image's taps read, white where the mask does not reach.
+      const paper = paperUnder(m, left, top, ...tapRange(h, c0, c1), ...tapRange(v, o0, o1));
+      const sums = new Float64Array(paper.height);
+      for (let c = c0; c < c1; c++) {
+        horizontalColumn(h, c, paper.data, -paper.x, paper.width, paper.height, sums, 0);
+        for (let o = o0; o < o1; o++) gray[(o - o0) * width + (c - c0)] = storedByte(verticalSum(v, o, sums, -paper.y, 1));
       }
     }
     let darkest = 0;
     for (let i = 1; i < gray.length; i++) if (gray[i]! < gray[darkest]!) darkest = i;
     return { col: c0 - col, row: o0 - row, width, height, gray, darkest };
   }
+}
+
+/** The drawn pixels [from, to) the taps of stored indices [o0, o1) read. */
+export function tapRange(w: AxisWeights, o0: number, o1: number): [number, number] {
+  let from = Infinity;
+  let to = -Infinity;
+  for (let o = o0; o < o1; o++) {
+    from = Math.min(from, w.first[o]!);
+    to = Math.max(to, w.first[o]! + w.count[o]!);
+  }
+  return from < to ? [from, to] : [0, 0];
+}
+
+/**
+ * Mask `m` (its top-left at drawn `left`, `top`) on white paper covering drawn columns
+ * [x0, x1) and rows [y0, y1): what the resampler reads there.
+ */
+export function paperUnder(m: GlyphMask, left: number, top: number, x0: number, x1: number, y0: number, y1: number): { x: number; y: number; width: number; height: number; data: Uint8Array } {
+  const width = Math.max(0, x1 - x0);
+  const height = Math.max(0, y1 - y0);
+  const data = new Uint8Array(width * height).fill(255);
+  for (let my = Math.max(0, y0 - top); my < m.height && top + my < y1; my++) {
+    for (let mx = Math.max(0, x0 - left); mx < m.width && left + mx < x1; mx++) data[(top + my - y0) * width + left + mx - x0] = m.gray[my * m.width + mx]!;
+  }
+  return { x: x0, y: y0, width, height, data };
+}
+
+/** Group `source`'s glyphs by where their image (`image`, at the cell being built) is darkest. */
+function groupTable(source: StoredGroupsSource, extent: GroupTable['extent'], image: (i: number, m: GlyphMask) => AloneImage): GroupTable {
+  interface Member {
+    i: number;
+    v: number;
+    sc: number;
+    sr: number;
+    sv: number;
+  }
+  const byPixel = new Map<number, { col: number; row: number; list: Member[] }>();
+  for (const i of source.indices()) {
+    const img = image(i, source.mask(i));
+    // A glyph with no stored image can never be placed: it joins no group.
+    if (img.gray.length === 0) continue;
+    const w = img.width;
+    const dx = img.darkest % w;
+    const dy = (img.darkest - dx) / w;
+    let second = img.darkest;
+    for (let k = 0; k < img.gray.length; k++) {
+      const x = k % w;
+      const far = Math.max(Math.abs(x - dx), Math.abs((k - x) / w - dy)) >= 2;
+      if (far && (second === img.darkest || img.gray[k]! < img.gray[second]!)) second = k;
+    }
+    const sx = second % w;
+    const key = (img.row + dy + 4096) * 8192 + img.col + dx + 4096;
+    let group = byPixel.get(key);
+    if (!group) byPixel.set(key, (group = { col: img.col + dx, row: img.row + dy, list: [] }));
+    group.list.push({ i, v: img.gray[img.darkest]!, sc: img.col + sx, sr: img.row + (second - sx) / w, sv: img.gray[second]! });
+  }
+  const groups = [...byPixel.values()].map(({ col, row, list }) => {
+    list.sort((a, b) => b.v - a.v);
+    return {
+      col,
+      row,
+      members: Int32Array.from(list, (m) => m.i),
+      darkest: Uint8Array.from(list, (m) => m.v),
+      secondCol: Int16Array.from(list, (m) => m.sc),
+      secondRow: Int16Array.from(list, (m) => m.sr),
+      second: Uint8Array.from(list, (m) => m.sv),
+    };
+  });
+  return { loaded: source.loaded, groups, extent };
+}
+
+/** The drawn extent of `source`'s masks around a pen cell. */
+function extentOf(source: StoredGroupsSource): GroupTable['extent'] {
+  const e = { left: 0, right: 0, top: 0, bottom: 0 };
+  for (const i of source.indices()) {
+    const m = source.mask(i);
+    e.left = Math.min(e.left, m.left);
+    e.right = Math.max(e.right, m.left + m.width);
+    e.top = Math.min(e.top, m.top);
+    e.bottom = Math.max(e.bottom, m.top + m.height);
+  }
+  return e;
 }
 
 /** Drawn px [lo, hi) reached only by stored indices whose taps are not cut by the edges (or by the tap limit). */

@@ -18,7 +18,7 @@ import { blendGlyph, glyphCell, type GraySurface } from '../../../renderers/glyp
 import { ResampledStrip, type StripPage } from './resampled-strip.js';
 import type { GlyphIndex, IndexedGlyph, PhaseIndex } from './glyph-index.js';
 import type { CenterSignatures } from './resampled-signatures.js';
-import { inkOrder, type AloneCell, type AloneGlyphs, type AloneImage } from './resampled-glyphs.js';
+import { inkOrder, type AloneCell, type AloneGlyphs, type AloneImage, type StoredGroupsSource } from './resampled-glyphs.js';
 import type { LineReading, LineTask } from './line-reader.js';
 
 /** How a drawn page became the stored one (`resize` to the content size, top left of the canvas), with the page's shared look-ups. */
@@ -45,6 +45,25 @@ export interface ResampledLineReading extends LineReading {
 }
 
 const COMPARES_PER_STEP = 50;
+const NONE: readonly number[] = [];
+
+const sources = new WeakMap<PhaseIndex, StoredGroupsSource>();
+
+/** A phase's narrow glyphs, as AloneCell.groups takes them. */
+function groupsSource(index: PhaseIndex): StoredGroupsSource {
+  let source = sources.get(index);
+  if (!source) {
+    source = {
+      get loaded() {
+        return index.all.length;
+      },
+      indices: () => index.narrow,
+      mask: (i) => index.all[i]!.mask,
+    };
+    sources.set(index, source);
+  }
+  return source;
+}
 
 interface Placement {
   readonly glyph: IndexedGlyph | undefined;
@@ -115,7 +134,27 @@ class ResampledSearch {
       const { bound, drawn } = t.resampling;
       const baseRow = t.y + t.baseline;
       const shortlist = t.signatures ? this.wideShortlist(phaseIndex, whole) : undefined;
-      for (const group of shortlist ? probeGroups : [...probeGroups, ...wideGroups]) {
+      // Narrow glyphs by where their resampled image is darkest, where the images are kept.
+      const stored = cell.groups(groupsSource(phaseIndex));
+      if (stored) {
+        const { page } = t.resampling;
+        const slack = t.tolerance + 1;
+        for (const group of stored) {
+          const floor = page.data[(cell.row + group.row) * page.width + cell.col + group.col]! - slack;
+          const { members, darkest, secondCol, secondRow, second } = group;
+          for (let k = 0; k < members.length && darkest[k]! >= floor; k++) {
+            if (second[k]! < page.data[(cell.row + secondRow[k]!) * page.width + cell.col + secondCol[k]!]! - slack) continue;
+            const i = members[k]!;
+            const g = all[i]!;
+            if (whole + g.mask.left >= reach) continue;
+            if (++this.compares > COMPARES_PER_STEP * this.t.budget) return true;
+            if (!this.possible(cell.image(i, g.mask), cell, pen, g, next, known) || !this.underBound(g, whole)) continue;
+            this.tryFit(g, pen, whole, fits);
+          }
+        }
+      }
+      const probed = stored ? (shortlist ? [] : wideGroups) : shortlist ? probeGroups : [...probeGroups, ...wideGroups];
+      for (const group of probed) {
         // Two pixels first, the first shared by the group: most glyphs put ink where the page is too light for it.
         const ay = baseRow + group.dy;
         const ax = whole + group.dx;
@@ -132,7 +171,7 @@ class ResampledSearch {
           if (whole + g.mask.left >= reach) continue;
           if (++this.compares > COMPARES_PER_STEP * this.t.budget) return true;
           if (!this.underBound(g, whole) || !this.possible(cell.image(i, g.mask), cell, pen, g, next, known)) continue;
-          if (this.place(g, pen, whole, 'fits')) fits.push({ g, score: 0 });
+          this.tryFit(g, pen, whole, fits);
         }
       }
       for (const i of shortlist ?? []) {
@@ -140,13 +179,10 @@ class ResampledSearch {
         if (whole + g.mask.left >= reach) continue;
         if (++this.compares > COMPARES_PER_STEP * this.t.budget) return true;
         if (!this.underBound(g, whole) || !this.possible(cell.image(i, g.mask), cell, pen, g, next, known)) continue;
-        if (this.place(g, pen, whole, 'fits')) fits.push({ g, score: 0 });
+        this.tryFit(g, pen, whole, fits);
       }
       // Best first (the least unexplained ink under it), when there is a choice.
-      if (fits.length > 1) {
-        for (const f of fits) f.score = this.place(f.g, pen, whole, 'score') as number;
-        fits.sort((a, b) => a.score - b.score);
-      }
+      if (fits.length > 1) fits.sort((a, b) => a.score - b.score);
       for (const { g } of fits) {
         if (this.place(g, pen, whole, 'descend') === true) return true;
         if (this.steps > this.limit) return true;
@@ -154,7 +190,7 @@ class ResampledSearch {
     }
     // A space draws nothing: the columns it makes final must already agree.
     const after = pen + t.space;
-    const ok = this.advance(glyphCell(t.x + after).whole + this.minLeft);
+    const ok = this.advance(glyphCell(t.x + after).whole + this.minLeft) >= 0;
     let done = false;
     if (ok) {
       this.path.push({ glyph: undefined, pen });
@@ -168,7 +204,7 @@ class ResampledSearch {
   /** The line ends here if the rest of it agrees: record the reading; true once a second one is found. */
   private finish(): boolean {
     const savedFinal = this.outFinal;
-    const ok = this.advance(Infinity);
+    const ok = this.advance(Infinity) >= 0;
     this.outFinal = savedFinal;
     if (!ok) return false;
     const text = this.path.map((p) => (p.glyph ? p.glyph.ch : ' ')).join('');
@@ -178,13 +214,19 @@ class ResampledSearch {
     return this.found.length > 1;
   }
 
+  /** Add `g` at `pen` to `fits`, with its score, if the page still agrees with it painted. */
+  private tryFit(g: IndexedGlyph, pen: number, whole: number, fits: { g: IndexedGlyph; score: number }[]): void {
+    const score = this.place(g, pen, whole, 'score');
+    if (score !== undefined) fits.push({ g, score: score as number });
+  }
+
   /**
-   * Paint `g` at `pen` and check the page still agrees. `mode` 'fits' returns whether it does;
-   * 'score' its unexplained ink within an em (or undefined if it does not fit); 'descend'
-   * continues the search from there and returns what that returns. Either way the drawn page
-   * and the final columns are restored.
+   * Paint `g` at `pen` and check the page still agrees. `mode` 'score' returns its unexplained
+   * ink within an em (or undefined if it does not fit), so the candidates at a position can be
+   * tried best first; 'descend' continues the search from there and returns what that returns.
+   * Either way the drawn page and the final columns are restored.
    */
-  private place(g: IndexedGlyph, pen: number, whole: number, mode: 'fits' | 'score' | 'descend'): number | undefined | boolean {
+  private place(g: IndexedGlyph, pen: number, whole: number, mode: 'score' | 'descend'): number | undefined | boolean {
     const m = g.mask;
     const left = whole + m.left;
     const right = left + m.width;
@@ -196,37 +238,57 @@ class ResampledSearch {
     const need = Math.max(0, (y1 - y0) * m.width);
     let saved = this.saves[depth];
     if (!saved || saved.length < need) saved = this.saves[depth] = new Uint8Array(Math.max(need, 256));
-    for (let y = y0; y < y1; y++) saved.set(this.d.data.subarray(y * this.d.width + left, y * this.d.width + right), (y - y0) * m.width);
+    const data = this.d.data;
+    const stride = this.d.width;
+    // Plain loops: a view per row would cost more than the few bytes it copies.
+    for (let y = y0, k = 0; y < y1; y++) for (let x = y * stride + left, end = x + m.width; x < end; x++) saved[k++] = data[x]!;
     blendGlyph(this.d, m, whole, this.t.y + this.t.baseline);
+    this.s.touch(left, right);
     const savedFinal = this.outFinal;
-    let ok = this.advance(glyphCell(this.t.x + pen + g.advance).whole + this.minLeft);
+    // The score counts the stored ink left unexplained within an em of the pen, summed as the columns are checked.
+    const { h } = this.t.resampling;
+    const scoreTo = whole + Math.ceil(this.t.index.fontSize);
+    let ink = this.advance(glyphCell(this.t.x + pen + g.advance).whole + this.minLeft, scoreTo);
+    let ok = ink >= 0;
     // Columns the glyph reaches past the final ones: no darker than the page.
-    for (let c = this.outFinal; ok && c < this.s.cHi && this.t.resampling.h.first[c]! < right; c++) ok = this.s.check(c, false);
+    let c = this.outFinal;
+    for (; ok && c < this.s.cHi && h.first[c]! < right; c++) {
+      ok = this.s.check(c, false);
+      if (h.first[c]! < scoreTo) ink += this.s.lastInk;
+    }
     let result: number | undefined | boolean = ok;
-    if (mode === 'score') result = ok ? this.s.unexplained(savedFinal, whole + Math.ceil(this.t.index.fontSize)) : undefined;
+    if (mode === 'score') result = ok ? ink + this.s.unexplained(c, scoreTo) : undefined;
     else if (mode === 'descend' && ok) {
       this.path.push({ glyph: g, pen });
       result = this.search(pen + g.advance);
       this.path.pop();
     }
     this.outFinal = savedFinal;
-    for (let y = y0; y < y1; y++) this.d.data.set(saved.subarray((y - y0) * m.width, (y - y0 + 1) * m.width), y * this.d.width + left);
+    for (let y = y0, k = 0; y < y1; y++) for (let x = y * stride + left, end = x + m.width; x < end; x++) data[x] = saved[k++]!;
+    this.s.touch(left, right);
     return result;
   }
 
-  /** Make final every stored column whose drawn columns all lie left of `drawnFinal`, checking each. */
-  private advance(drawnFinal: number): boolean {
+  /**
+   * Make final every stored column whose drawn columns all lie left of `drawnFinal`, checking
+   * each: -1 if one disagrees, else the unexplained ink of those starting left of drawn `inkTo`.
+   */
+  private advance(drawnFinal: number, inkTo = -Infinity): number {
     const { h } = this.t.resampling;
+    let ink = 0;
     while (this.outFinal < this.s.cHi && h.first[this.outFinal]! + h.count[this.outFinal]! <= drawnFinal) {
-      if (!this.s.check(this.outFinal, true)) return false;
+      if (!this.s.check(this.outFinal, true)) return -1;
+      if (h.first[this.outFinal]! < inkTo) ink += this.s.lastInk;
       this.outFinal++;
     }
-    return true;
+    return ink;
   }
 
   /** Full-width glyphs whose centre pixels match the page's at this pen cell (resampled-signatures.ts), or undefined to try them all. */
   private wideShortlist(phaseIndex: PhaseIndex, whole: number): readonly number[] | undefined {
     const { t } = this;
+    // No full-width glyph loaded (a page with no CJK so far): nothing to look up.
+    if (phaseIndex.wideGroups.length === 0) return NONE;
     return t.signatures!.shortlist(phaseIndex, phaseIndex.all, whole, t.y + t.baseline, t.index.fontSize, t.resampling.page);
   }
 

@@ -7,24 +7,20 @@
  * pattern (as resampled-glyphs.ts caches images), and a page position looks its four up.
  */
 import type { GlyphMask } from '../../../renderers/glyph-atlas.js';
-import type { AxisWeights } from '../onnx/gray-image.js';
+import { horizontalColumn, storedByte, verticalSum, type AxisWeights } from '../onnx/resize-kernel.js';
+import { paperUnder, tapRange } from './resampled-glyphs.js';
 import type { IndexedGlyph } from './glyph-index.js';
 import type { ResamplingPattern } from './resampling-pattern.js';
 
 interface Table {
   done: number;
   readonly byKey: Map<number, number[]>;
-  /** The four pixels, relative to the pattern's repetition the table was made at. */
-  readonly cols: readonly [number, number];
-  readonly rows: readonly [number, number];
+  /** The pixels, relative to the pattern's repetition the table was made at. */
+  readonly spot: SignatureSpot;
 }
 
-
-/** Four stored pixels, relative to the pen cell's whole pixel and baseline row mapped to stored space. */
-export interface SignatureSpot {
-  readonly cols: readonly [number, number];
-  readonly rows: readonly [number, number];
-}
+/** Up to four stored pixels (row, column), relative to the pen cell's whole pixel and baseline row mapped to stored space. */
+export type SignatureSpot = readonly (readonly [number, number])[];
 
 export class CenterSignatures {
   private readonly cache = new WeakMap<object, Map<number, Table>>();
@@ -54,12 +50,11 @@ export class CenterSignatures {
       // table's values are those of the same pixels wherever the pattern repeats.
       const spot = this.spot(whole, baseline, em);
       if (!spot) return undefined;
-      table = { done: 0, byKey: new Map(), cols: [spot.cols[0] - col, spot.cols[1] - col], rows: [spot.rows[0] - row, spot.rows[1] - row] };
+      table = { done: 0, byKey: new Map(), spot: spot.map(([o, c]) => [o - row, c - col] as const) };
       byCell.set(cell, table);
     }
-    const cols = [table.cols[0] + col, table.cols[1] + col] as const;
-    const rows = [table.rows[0] + row, table.rows[1] + row] as const;
-    if (cols[1] >= this.h.first.length || rows[1] >= this.v.first.length || cols[0] < 0 || rows[0] < 0) return undefined;
+    const pixels = table.spot.map(([o, c]) => [o + row, c + col] as const);
+    if (pixels.some(([o, c]) => o < 0 || c < 0 || o >= this.v.first.length || c >= this.h.first.length)) return undefined;
     // Glyphs loaded since the table was made (a later tier) are added to it.
     for (let i = table.done; i < glyphs.length; i++) {
       const g = glyphs[i]!;
@@ -67,17 +62,19 @@ export class CenterSignatures {
       const m = g.mask;
       const left = whole + m.left;
       const top = baseline + m.top;
-      const k = keyOf(this.pixel(m, left, top, rows[0], cols[0]), this.pixel(m, left, top, rows[0], cols[1]), this.pixel(m, left, top, rows[1], cols[0]), this.pixel(m, left, top, rows[1], cols[1]));
+      const k = keyOf(this.values(m, left, top, pixels));
       const list = table.byKey.get(k);
       if (list) list.push(i);
       else table.byKey.set(k, [i]);
     }
     table.done = glyphs.length;
-    const at = (o: number, c: number) => page.data[o * page.width + c]!;
-    return table.byKey.get(keyOf(at(rows[0], cols[0]), at(rows[0], cols[1]), at(rows[1], cols[0]), at(rows[1], cols[1]))) ?? [];
+    return table.byKey.get(keyOf(pixels.map(([o, c]) => page.data[o * page.width + c]!))) ?? [];
   }
 
-  /** Four stored pixels near the middle of the em box whose taps stay inside it, or undefined. */
+  /**
+   * Four stored pixels near the middle of the em box whose taps stay inside it (two columns and
+   * two rows; where the em holds one whole column, four rows of it), or undefined.
+   */
   private spot(whole: number, baseline: number, em: number): SignatureSpot | undefined {
     const { h, v } = this;
     const inside = (w: AxisWeights, size: number, lo: number, hi: number): number[] => {
@@ -88,35 +85,45 @@ export class CenterSignatures {
     };
     const cols = inside(h, this.pattern.drawnWidth, whole + 1, whole + Math.floor(em) - 1);
     const rows = inside(v, this.pattern.drawnHeight, baseline - Math.floor(em), baseline + 1);
-    if (cols.length < 2 || rows.length === 0) return undefined;
-    // The two columns furthest apart, and the rows nearest 0.6 and 0.3 em above the baseline.
     const centre = (o: number) => v.first[o]! + v.count[o]! / 2;
     const near = (target: number) => rows.reduce((best, o) => (Math.abs(centre(o) - target) < Math.abs(centre(best) - target) ? o : best));
-    return { cols: [cols[0]!, cols[cols.length - 1]!], rows: [near(baseline - em * 0.6), near(baseline - em * 0.3)] };
+    if (cols.length >= 2 && rows.length > 0) {
+      // The two columns furthest apart, and the rows nearest 0.6 and 0.3 em above the baseline.
+      const [a, b] = [cols[0]!, cols[cols.length - 1]!];
+      const [r, s] = [near(baseline - em * 0.6), near(baseline - em * 0.3)];
+      return [[r, a], [r, b], [s, a], [s, b]];
+    }
+    if (cols.length === 1 && rows.length >= 2) {
+      const picked = [...new Set([0.8, 0.6, 0.4, 0.2].map((f) => near(baseline - em * f)))];
+      return picked.map((o) => [o, cols[0]!] as const);
+    }
+    return undefined;
   }
 
-  /** Stored pixel (o, c) of mask `m` alone, its left column at drawn `left` and top row at `top`. */
-  private pixel(m: GlyphMask, left: number, top: number, o: number, c: number): number {
+  /** Stored pixels `pixels` (row, column) of mask `m` alone, its left column at drawn `left` and top row at `top`. */
+  private values(m: GlyphMask, left: number, top: number, pixels: readonly (readonly [number, number])[]): number[] {
     const { h, v } = this;
-    const hf = h.first[c]!;
-    const hb = c * h.taps;
-    const vf = v.first[o]!;
-    const vb = o * v.taps;
-    let acc = 0;
-    for (let i = 0, ni = v.count[o]!; i < ni; i++) {
-      const my = vf + i - top;
-      let row = 0;
-      for (let k = 0, nk = h.count[c]!; k < nk; k++) {
-        const mx = hf + k - left;
-        const g = my >= 0 && my < m.height && mx >= 0 && mx < m.width ? m.gray[my * m.width + mx]! : 255;
-        row += h.weights[hb + k]! * g;
-      }
-      acc = Math.fround(acc + v.weights[vb + i]! * Math.fround(row));
+    let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+    for (const [o, c] of pixels) {
+      [x0, x1] = [Math.min(x0, tapRange(h, c, c + 1)[0]), Math.max(x1, tapRange(h, c, c + 1)[1])];
+      [y0, y1] = [Math.min(y0, tapRange(v, o, o + 1)[0]), Math.max(y1, tapRange(v, o, o + 1)[1])];
     }
-    return Math.max(0, Math.min(255, Math.round(acc)));
+    const paper = paperUnder(m, left, top, x0, x1, y0, y1);
+    const sums = this.sums.length >= paper.height ? this.sums : (this.sums = new Float64Array(paper.height));
+    return pixels.map(([o, c]) => {
+      // Only the rows the vertical taps of `o` read.
+      const r = v.first[o]! - paper.y;
+      horizontalColumn(h, c, paper.data, r * paper.width - paper.x, paper.width, v.count[o]!, sums, r);
+      return storedByte(verticalSum(v, o, sums, -paper.y, 1));
+    });
   }
+
+  private sums = new Float64Array(64);
 }
 
-export function keyOf(a: number, b: number, c: number, d: number): number {
-  return ((a * 256 + b) * 256 + c) * 256 + d;
+/** The values of up to four pixels as one key. */
+export function keyOf(values: readonly number[]): number {
+  let k = 0;
+  for (const v of values) k = k * 256 + v;
+  return k;
 }

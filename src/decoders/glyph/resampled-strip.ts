@@ -5,7 +5,7 @@
  * band), and the arithmetic of `resize` repeated to the bit.
  */
 import type { GraySurface } from '../../../renderers/glyph-atlas.js';
-import type { AxisWeights } from '../onnx/gray-image.js';
+import { horizontalColumn, storedByte, verticalSum, type AxisWeights } from '../onnx/resize-kernel.js';
 
 export interface StripPage {
   /** What is known of the drawn page (the lines read so far, painted), at the drawn size. */
@@ -32,8 +32,17 @@ export class ResampledStrip {
   readonly cHi: number;
   readonly dx0: number;
   readonly dx1: number;
-  /** The column last resampled, over the strip's drawn rows. */
+  /** The column being resampled, over the strip's drawn rows. */
   private readonly col: Float64Array;
+  /**
+   * Resampled stored values per strip column (`values`), kept until a drawn column they average
+   * is painted or restored (`touch`): a search checks the same columns again and again while
+   * the glyphs under them stay put.
+   */
+  private readonly cache: Uint8Array;
+  private readonly cachedAt: Uint32Array;
+  private readonly touched: Uint32Array;
+  private clock = 1;
   /** Per strip row, the stored values of the column firstUnexplained stopped at. */
   readonly known: Int16Array;
   private readonly d: GraySurface;
@@ -79,6 +88,31 @@ export class ResampledStrip {
     this.cHi = cHi;
     this.col = new Float64Array(Math.max(0, this.rBot - this.rTop));
     this.known = new Int16Array(Math.max(0, oBot - oTop));
+    this.cache = new Uint8Array(Math.max(0, cHi - cLo) * Math.max(0, oBot - oTop));
+    this.cachedAt = new Uint32Array(Math.max(0, cHi - cLo));
+    this.touched = new Uint32Array(this.d.width);
+  }
+
+  /** Drawn columns [left, right) were painted or restored: values resampled from them are stale. */
+  touch(left: number, right: number): void {
+    const t = ++this.clock;
+    this.touched.fill(t, Math.max(0, left), Math.min(this.d.width, right));
+  }
+
+  /** Offset in `cache` of stored column `c`'s values over the strip's rows, resampled if stale. */
+  private values(c: number): number {
+    const rows = this.oBot - this.oTop;
+    const at = (c - this.cLo) * rows;
+    const { h } = this.r;
+    const stamp = this.cachedAt[c - this.cLo]!;
+    let fresh = stamp !== 0;
+    for (let x = h.first[c]!, end = x + h.count[c]!; fresh && x < end; x++) fresh = this.touched[x]! <= stamp;
+    if (!fresh) {
+      this.resample(c);
+      for (let o = this.oTop; o < this.oBot; o++) this.cache[at + o - this.oTop] = this.pixel(o);
+      this.cachedAt[c - this.cLo] = this.clock;
+    }
+    return at;
   }
 
   /** Whether the strip has rows to match exactly. */
@@ -88,14 +122,15 @@ export class ResampledStrip {
 
   /** The first stored column from the final ones with ink the drawn page does not yet explain, or -1. */
   firstUnexplained(from: number): number {
+    const { page } = this.r;
+    const { oTop, oBot, cache, exactRow } = this;
     for (let c = from; c < this.cHi; c++) {
-      this.resample(c);
-      const { page } = this.r;
+      const at = this.values(c) - oTop;
       let found = false;
-      for (let o = this.oTop; o < this.oBot; o++) {
-        const v = this.pixel(o);
-        this.known[o - this.oTop] = v;
-        if (this.exactRow[o - this.oTop] && page.data[o * page.width + c]! < v - this.tolerance) found = true;
+      for (let o = oTop; o < oBot; o++) {
+        const v = cache[at + o]!;
+        this.known[o - oTop] = v;
+        if (exactRow[o - oTop] && page.data[o * page.width + c]! < v - this.tolerance) found = true;
       }
       if (found) return c;
     }
@@ -107,39 +142,33 @@ export class ResampledStrip {
    * tolerance); when `final`, also not lighter in the exact rows.
    */
   check(c: number, final: boolean): boolean {
-    this.resample(c);
+    const at = this.values(c) - this.oTop;
     const { page } = this.r;
     const tol = this.tolerance;
+    let ink = 0;
     for (let o = this.oTop; o < this.oBot; o++) {
-      const d = this.pixel(o) - page.data[o * page.width + c]!;
-      if (d < -tol || (final && d > tol && this.exactRow[o - this.oTop])) return false;
+      const d = this.cache[at + o]! - page.data[o * page.width + c]!;
+      if (d < -tol) return false;
+      if (d > 0 && this.exactRow[o - this.oTop]) {
+        if (final && d > tol) return false;
+        ink += d;
+      }
     }
+    this.lastInk = ink;
     return true;
   }
 
+  /** After a `check` that agreed: the stored ink of that column's exact rows the drawn page does not explain (as `unexplained` counts it). */
+  lastInk = 0;
+
   /** The horizontal pass of `resize` for column `c` over the strip's drawn rows, into `col`. */
   private resample(c: number): void {
-    const { h } = this.r;
-    const f = h.first[c]!;
-    const n = h.count[c]!;
-    const base = c * h.taps;
-    const { data, width } = this.d;
-    for (let r = this.rTop; r < this.rBot; r++) {
-      const row = r * width + f;
-      let acc = 0;
-      for (let k = 0; k < n; k++) acc += h.weights[base + k]! * data[row + k]!;
-      this.col[r - this.rTop] = Math.fround(acc);
-    }
+    horizontalColumn(this.r.h, c, this.d.data, this.rTop * this.d.width, this.d.width, this.rBot - this.rTop, this.col, 0);
   }
 
   /** The vertical pass for stored row `o` of the column in `col`, rounded to 8 bits as ageing stores it. */
   private pixel(o: number): number {
-    const { v } = this.r;
-    const f = v.first[o]! - this.rTop;
-    const base = o * v.taps;
-    let acc = 0;
-    for (let k = 0, n = v.count[o]!; k < n; k++) acc = Math.fround(acc + v.weights[base + k]! * this.col[f + k]!);
-    return Math.max(0, Math.min(255, Math.round(acc)));
+    return storedByte(verticalSum(this.r.v, o, this.col, -this.rTop, 1));
   }
 
   /** Ink of the stored page the drawn page does not explain, in the exact rows of columns from `from` to drawn column `drawnTo`. */
@@ -147,8 +176,8 @@ export class ResampledStrip {
     const { page, h } = this.r;
     let sum = 0;
     for (let c = from; c < this.cHi && h.first[c]! < drawnTo; c++) {
-      this.resample(c);
-      for (let o = this.oTop; o < this.oBot; o++) if (this.exactRow[o - this.oTop]) sum += Math.max(0, this.pixel(o) - page.data[o * page.width + c]!);
+      const at = this.values(c) - this.oTop;
+      for (let o = this.oTop; o < this.oBot; o++) if (this.exactRow[o - this.oTop]) sum += Math.max(0, this.cache[at + o]! - page.data[o * page.width + c]!);
     }
     return sum;
   }

@@ -3,6 +3,10 @@
  * padding, antialiased resampling, and finding blank columns.
  */
 
+import { axisWeights, horizontalColumn, verticalSum } from './resize-kernel.js';
+
+export { axisWeights, type AxisWeights } from './resize-kernel.js';
+
 export interface GrayImage {
   readonly width: number;
   readonly height: number;
@@ -48,81 +52,6 @@ export function cropPadded(image: GrayImage, rect: Rect, padX: number, padY: num
   return { width, height, data };
 }
 
-export interface AxisWeights {
-  readonly first: Int32Array;
-  readonly count: Int32Array;
-  /** `taps` weights per output index. */
-  readonly weights: Float32Array;
-  readonly taps: number;
-}
-
-/**
- * Triangle-filter weights mapping `inSize` samples to `outSize`: bilinear when enlarging,
- * an area-like average when shrinking (the filter widens with the scale), so small text
- * keeps its strokes either way. Exported so a reader can repeat `resize`'s arithmetic exactly.
- */
-export function axisWeights(inSize: number, outSize: number): AxisWeights {
-  const scale = inSize / outSize;
-  const support = Math.max(1, scale);
-  const taps = Math.ceil(support) * 2 + 2;
-  const first = new Int32Array(outSize);
-  const count = new Int32Array(outSize);
-  const weights = new Float32Array(outSize * taps);
-  for (let o = 0; o < outSize; o++) {
-    const center = (o + 0.5) * scale;
-    const lo = Math.max(0, Math.floor(center - support));
-    const hi = Math.min(inSize, Math.ceil(center + support));
-    let sum = 0;
-    let n = 0;
-    for (let i = lo; i < hi && n < taps; i++, n++) {
-      const w = Math.max(0, 1 - Math.abs((i + 0.5 - center) / support));
-      weights[o * taps + n] = w;
-      sum += w;
-    }
-    if (sum === 0) {
-      // Degenerate (output wider than the filter reaches): nearest sample.
-      weights[o * taps] = 1;
-      first[o] = Math.min(inSize - 1, Math.max(0, Math.floor(center)));
-      count[o] = 1;
-      continue;
-    }
-    for (let k = 0; k < n; k++) weights[o * taps + k]! /= sum;
-    first[o] = lo;
-    count[o] = n;
-  }
-  return { first, count, weights, taps };
-}
-
-/** Resample to `outWidth` x `outHeight` (separable: rows first, then columns). */
-export function resize(image: GrayImage, outWidth: number, outHeight: number): FloatImage {
-  const { width: inW, height: inH, data } = image;
-  const h = axisWeights(inW, outWidth);
-  const v = axisWeights(inH, outHeight);
-  const rows = new Float32Array(outWidth * inH);
-  for (let y = 0; y < inH; y++) {
-    const src = y * inW;
-    const dst = y * outWidth;
-    for (let x = 0; x < outWidth; x++) {
-      const f = h.first[x]!;
-      const base = x * h.taps;
-      let acc = 0;
-      for (let k = 0, n = h.count[x]!; k < n; k++) acc += h.weights[base + k]! * data[src + f + k]!;
-      rows[dst + x] = acc;
-    }
-  }
-  const out = new Float32Array(outWidth * outHeight);
-  for (let y = 0; y < outHeight; y++) {
-    const f = v.first[y]!;
-    const base = y * v.taps;
-    const dst = y * outWidth;
-    for (let k = 0, n = v.count[y]!; k < n; k++) {
-      const w = v.weights[base + k]!;
-      const src = (f + k) * outWidth;
-      for (let x = 0; x < outWidth; x++) out[dst + x]! += w * rows[src + x]!;
-    }
-  }
-  return { width: outWidth, height: outHeight, data: out };
-}
 
 /** For each column, whether every pixel in it is at least `threshold` (paper, no ink). */
 export function blankColumns(image: GrayImage | FloatImage, threshold = 200): Uint8Array {
@@ -151,4 +80,22 @@ export function inkRows(image: GrayImage, rect: Rect, threshold = 200): { top: n
     }
   }
   return top < 0 ? undefined : { top, bottom };
+}
+
+/**
+ * Resample to `outWidth` x `outHeight` with the triangle filter of `axisWeights`, separably,
+ * with the arithmetic of resize-kernel.ts (which the glyph reader repeats).
+ */
+export function resize(image: GrayImage, outWidth: number, outHeight: number): FloatImage {
+  const { width: inW, height: inH, data } = image;
+  const h = axisWeights(inW, outWidth);
+  const v = axisWeights(inH, outHeight);
+  // Column by column: the horizontal results of output column x over every input row, then its pixels.
+  const column = new Float64Array(inH);
+  const out = new Float32Array(outWidth * outHeight);
+  for (let x = 0; x < outWidth; x++) {
+    horizontalColumn(h, x, data, 0, inW, inH, column, 0);
+    for (let y = 0; y < outHeight; y++) out[y * outWidth + x] = verticalSum(v, y, column, 0, 1);
+  }
+  return { width: outWidth, height: outHeight, data: out };
 }
