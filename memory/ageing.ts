@@ -26,6 +26,7 @@ import { stepFor, type Ladder, type LadderStep } from './ladder.js';
 import type { RetentionCurve } from './retention.js';
 import { scopeKey } from './scope.js';
 import type { MemoryStore, PageMoveRow, PageRow, PageUpdate, Scope, TombstoneRow } from './store/store.js';
+import { tracePhase } from '../src/internal/phase-trace.js';
 
 export { resolveNow } from './clock.js';
 
@@ -233,6 +234,7 @@ export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Pr
           }));
         await ctx.store.addTombstones(stones);
       }
+      tracePhase('dropping pages');
       await ctx.store.deletePages(exact, drops.map((d) => d.page.id));
       for (const d of drops) {
         repairs.delete(d.page.id);
@@ -276,6 +278,7 @@ async function movePage(ctx: AgeingContext, plan: Extract<Plan, { kind: 'move' }
     const full = await ctx.store.getPage(exact, page.id);
     if (!full) throw new InvalidInputError('scope', `Page '${page.id}' was deleted while it was being aged. Age again.`);
     const previousText = full.decodedText || (await decode(full.png, { decoder: ctx.decoder(), geometry: JSON.parse(full.geometry) })).text;
+    tracePhase('ageing');
     const rendered = strategy === 'rerender' ? await rerender(previousText, target.size) : undefined;
     const made = rendered ?? (await downsample(full.png, JSON.parse(full.geometry) as PageGeometry, target.size));
     strategyUsed = rendered ? 'rerender' : 'downsample';

@@ -8,6 +8,7 @@ import { OpticMemError } from '../src/errors.js';
 import type { CompactResult } from './compaction.js';
 import { scopeKey } from './scope.js';
 import type { Scope } from './store/store.js';
+import { tracePhase } from '../src/internal/phase-trace.js';
 
 export type CompactionEvent =
   | { readonly type: 'compacted'; readonly scope: Required<Scope>; readonly result: CompactResult; readonly ms: number }
@@ -111,6 +112,7 @@ export class CompactionQueue {
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       try {
+        tracePhase('background compaction');
         const result = await this.run(scope);
         this.#finished.compactions++;
         this.#finished.turnsCompacted += result.turnsCompacted;

@@ -27,6 +27,7 @@ import { withFileLock } from './store/file-lock.js';
 import type { MemoryStore, PageRow, Scope, TurnRow } from './store/store.js';
 import type { Tiers } from './tiers.js';
 import type { EncodeThread } from './encode-thread.js';
+import { tracePhase } from '../src/internal/phase-trace.js';
 
 export interface CompactResult {
   readonly turnsCompacted: number;
@@ -168,8 +169,10 @@ export class Compactor {
       let fidelityN = 0;
       for (const turns of batches) {
         const pages = await this.#pagesFor(turns, (done) => options.onProgress?.({ phase: 'rendering', pages: done, turns: turns.length }));
+        tracePhase('committing pages');
         await store.addPages(pages); // phase 1: one commit for every page of the chunk, insert-if-absent by id
         options.onProgress?.({ phase: 'pages-committed', pages: pages.length, turns: turns.length });
+        tracePhase('removing replaced turns');
         await store.deleteTurns(s, turns.map((t) => t.id)); // phase 2
         options.onProgress?.({ phase: 'turns-removed', pages: pages.length, turns: turns.length });
         for (const p of pages) {

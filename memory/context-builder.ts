@@ -17,6 +17,8 @@ import type { TextTokenizer } from '../src/tokens/text-tokenizer.js';
 import { contentKey, storedGlyphPx, type ConsumerImage } from './consumer-pages.js';
 import type { BuildContextOptions, BuiltContext, ContextMessage, ContextPart, ContextSource } from './context-types.js';
 import { pickTurns, type PickedTurn } from './recalled-turns.js';
+import { pageFault, type SkippedPage } from './page-fault.js';
+import { imagesOf, pngGlyphPx } from './page-images.js';
 import { parseScope } from './scope.js';
 import type { MemoryStore, PageRow, Scope, TurnRow, TurnSearchHit } from './store/store.js';
 import { searchTurns, turnsOfPages } from './turn-recall.js';
@@ -31,6 +33,7 @@ const OptionsSchema = z
     query: z.string().max(4096).optional(),
     k: z.number().int().min(1).max(100).optional(),
     neighbours: z.number().int('neighbours must be a whole number').min(0, 'neighbours must be >= 0').max(5, 'neighbours must be <= 5').optional(),
+    onSkippedPage: z.custom<(s: SkippedPage) => void>((v) => typeof v === 'function', 'onSkippedPage must be a function').optional(),
   })
   .strict();
 
@@ -78,6 +81,9 @@ export function contextTokens(messages: readonly ContextMessage[], tokenizer: Te
 type Listed = Omit<PageRow, 'png'>;
 
 /** How one page goes into this context. */
+/** A page that cannot be read: it never fits. */
+const UNREADABLE: PageForm = { as: 'text', tokens: Infinity, stored: false };
+
 interface PageForm {
   readonly as: 'image' | 'text';
   readonly tokens: number;
@@ -107,17 +113,35 @@ export async function buildContextMessages(source: ContextSource, options: Build
   const byId = new Map(pages.map((p) => [p.id, p]));
   const hot = await store.listTurns(scope);
 
-  const texts = new Map<string, string>();
-  const textOf = async (p: Listed) => {
-    if (!texts.has(p.id)) texts.set(p.id, await source.textOf({ ...p, png: new Uint8Array(0) }, scope));
-    return texts.get(p.id)!;
+  // A page that cannot be read is left out, named in `skippedPages`, and the rest is served.
+  const skippedPages: SkippedPage[] = [];
+  const skip = (pageId: string, error: OpticMemError) => {
+    if (skippedPages.some((s) => s.pageId === pageId)) return;
+    skippedPages.push({ pageId, error });
+    o.onSkippedPage?.({ pageId, error });
+  };
+  const texts = new Map<string, string | undefined>();
+  const textOf = async (p: Listed): Promise<string | undefined> => {
+    if (!texts.has(p.id)) {
+      try {
+        texts.set(p.id, await source.textOf({ ...p, png: new Uint8Array(0) }, scope));
+      } catch (error) {
+        if (!pageFault(error)) throw error;
+        skip(p.id, error);
+        texts.set(p.id, undefined);
+      }
+    }
+    return texts.get(p.id);
   };
   const forms = new Map<string, PageForm>();
   const formOf = async (p: Listed): Promise<PageForm> => {
     const known = forms.get(p.id);
     if (known) return known;
     let form: PageForm;
-    const textForm = async (): Promise<PageForm> => ({ as: 'text', tokens: tokenizer.count(await textOf(p)) + 1, stored: false });
+    const textForm = async (): Promise<PageForm> => {
+      const text = await textOf(p);
+      return text === undefined ? UNREADABLE : { as: 'text', tokens: tokenizer.count(text) + 1, stored: false };
+    };
     if (!vision || !legibility) form = await textForm();
     else {
       const seen = storedGlyphPx(p.geometry, vision) ?? (await pngGlyphPx(store, scope, p.id, vision));
@@ -126,6 +150,10 @@ export async function buildContextMessages(source: ContextSource, options: Build
       } else {
         // Drawn again from the page's text, one piece per turn so turns keep their own lines.
         const text = await textOf(p);
+        if (text === undefined) {
+          forms.set(p.id, UNREADABLE);
+          return UNREADABLE;
+        }
         const turns = (await turnsOfPages(store, scope, [p.id])).map((t) => t.text);
         const drawn = await source.consumerPages.draw(contentKey({ ...p, decodedText: text }), turns.length ? turns : [text], vision, legibility, Math.max(1, p.ratio));
         const asText = await textForm();
@@ -265,7 +293,7 @@ export async function buildContextMessages(source: ContextSource, options: Build
     const inOrder = [...chosen.values()].sort((a, b) => a.firstSeq - b.firstSeq);
     const messages: ContextMessage[] = [];
     const missing = inOrder.filter((p) => forms.get(p.id)?.stored && !storedUrls.has(p.id)).map((p) => p.id);
-    for (const p of missing.length ? await store.listPages(scope, { ids: missing, withPng: true }) : []) {
+    for (const p of missing.length ? await imagesOf(store, scope, missing, skip) : []) {
       const url = dataUrl(p.png);
       storedUrls.set(p.id, url);
       urlTokens.set(url, forms.get(p.id)!.tokens);
@@ -276,7 +304,7 @@ export async function buildContextMessages(source: ContextSource, options: Build
     const textParts: string[] = [];
     for (const p of inOrder.filter((x) => chosen.has(x.id))) {
       const form = forms.get(p.id)!;
-      if (form.as === 'text') textParts.push(await textOf(p));
+      if (form.as === 'text') textParts.push((await textOf(p))!);
       else if (form.stored) parts.push({ type: 'image_url', image_url: { url: storedUrls.get(p.id)! } });
       else for (const img of form.images ?? []) parts.push({ type: 'image_url', image_url: { url: imageUrl(img, urlTokens) } });
     }
@@ -347,24 +375,8 @@ export async function buildContextMessages(source: ContextSource, options: Build
     turns: keptTurns.length,
     omitted: { pages: pages.length - included.length, turns: hot.length - keptTurns.length },
     ...(legibility ? { legibility } : {}),
+    skippedPages,
   };
-}
-
-/**
- * Without a usable geometry column, the glyph size comes from the PNG's own geometry chunk; the
- * image is read (and checked against its digest, so a damaged page is refused by name).
- */
-async function pngGlyphPx(store: MemoryStore, scope: Scope, id: string, profile: VisionTokenProfile): Promise<number | undefined> {
-  const page = await store.getPage(scope, id);
-  if (!page) return undefined;
-  let geometry;
-  try {
-    geometry = readGeometry(page.png, 'png');
-  } catch (error) {
-    if (OpticMemError.isInstance(error) && error.code === 'invalid_image') return undefined; // drawn again from its text
-    throw error;
-  }
-  return geometry ? storedGlyphPx(JSON.stringify(geometry), profile) : undefined;
 }
 
 const sumTokens = (turns: readonly { tokens: number }[]) => turns.reduce((a, t) => a + t.tokens, 0);

@@ -1,4 +1,5 @@
 /** The shapes `buildContext` takes and returns, and what it reads from a memory. */
+import type { SkippedPage } from './page-fault.js';
 import type { ConsumerPages } from './consumer-pages.js';
 import type { MemoryStore, PageRow, Scope } from './store/store.js';
 import type { TextTokenizer } from '../src/tokens/text-tokenizer.js';
@@ -16,6 +17,8 @@ export interface BuildContextOptions {
   readonly k?: number;
   /** Turns either side of each recalled turn to include with it. Default 0. */
   readonly neighbours?: number;
+  /** Called for each page left out because it cannot be read (also listed in `skippedPages`). */
+  readonly onSkippedPage?: (skipped: SkippedPage) => void;
 }
 
 export type ContextPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
@@ -72,6 +75,8 @@ export interface BuiltContext {
   readonly omitted: { readonly pages: number; readonly turns: number };
   /** The consumer's legibility floor (vision consumers). */
   readonly legibility?: Legibility;
+  /** Pages left out because they cannot be read (a damaged image), each with its error; the rest is served. */
+  readonly skippedPages: readonly SkippedPage[];
 }
 
 /** What the builder reads: the memory's store, tokenizer and decoder, and its floors. */

@@ -26,7 +26,7 @@ import { readClock } from './clock.js';
 import { checkLadderProfile, compactionProfile, recordForgettingPolicy, resolveForgettingPolicy, type ForgettingPolicy } from './forgetting-policy.js';
 import { CompactSchema, Compactor, type CompactOptions, type CompactResult } from './compaction.js';
 import { EncodeThread } from './encode-thread.js';
-import { pageFault } from './page-fault.js';
+import { pageFault, type SkippedPage } from './page-fault.js';
 import { checkStore, type CheckReport } from './check.js';
 import { getProfile } from '../src/tokens/profiles/index.js';
 import { asCompactionError, CompactionQueue, type CompactionEvent, type FlushResult } from './compaction-queue.js';
@@ -36,6 +36,7 @@ import { readOnlyStore } from './store/read-only-store.js';
 import { parseStoredGeometry } from './store/stored-geometry.js';
 import { ConsumerPages } from './consumer-pages.js';
 import { parseRecallTurnsOptions, searchTurns, withNeighbours, type RecallTurnsOptions, type TurnHit } from './turn-recall.js';
+import { tracePhase } from '../src/internal/phase-trace.js';
 
 export interface MemoryOptions {
   /** Local folder for the LanceDB store. Default './.opticmem'. */
@@ -173,10 +174,7 @@ export interface RecallOptions {
 }
 
 /** A page recall left out, and why. */
-export interface SkippedPage {
-  readonly pageId: string;
-  readonly error: OpticMemError;
-}
+export type { SkippedPage } from './page-fault.js';
 
 export interface RecallHit {
   readonly pageId: string;
@@ -387,6 +385,7 @@ export class Memory {
         createdAt,
       };
     });
+    tracePhase('adding turns');
     await this.#store.addTurns(rows);
     const result: AddResult = { turnIds: ids, ...(held.size ? { skipped: parsed.length - rows.length } : {}) };
     if (!this.#autoCompact || rows.length === 0) return result;
@@ -683,6 +682,7 @@ export class Memory {
     }
     if (newPages.length) await this.#store.optimize?.();
     for (let i = 0; i < newTurns.length; i += IMPORT_BATCH) {
+      tracePhase('import');
       await this.#store.addTurns(newTurns.slice(i, i + IMPORT_BATCH));
       onProgress?.(newPages.length + Math.min(newTurns.length, i + IMPORT_BATCH), total);
     }

@@ -252,18 +252,57 @@ export function planPages(turns: readonly RenderTurn[], options: PlanOptions): P
     place([halves[1]!]);
   };
 
-  // Greedy fill up to capacity; `place` splits further where layout (not tokens) is the limit.
-  let run: Segment[] = [];
+  // `place` splits further where layout (not tokens) is the limit.
+  for (const run of spread(segments, capacity)) place(run);
+  return pages;
+}
+
+/**
+ * Runs of segments of at most `capacity` tokens, as few as greedy filling needs, with the
+ * tokens spread evenly over them: filling each page to capacity would leave the last one
+ * mostly empty, drawn in large glyphs far below the target ratio, while the others carry the
+ * smallest glyphs. Each run ends at the segment boundary nearest its even share.
+ */
+export function spread<T extends { readonly tokens: number }>(segments: readonly T[], capacity: number): T[][] {
+  const packed = greedy(segments, capacity);
+  const count = packed.length;
+  if (count < 2) return packed;
+  let left = segments.reduce((a, s) => a + s.tokens, 0);
+  const runs: T[][] = [];
+  let run: T[] = [];
   let runTokens = 0;
   for (const seg of segments) {
-    if (run.length > 0 && runTokens + seg.tokens > capacity) {
-      place(run);
+    const share = left / (count - runs.length);
+    // Close the run before `seg` when `seg` would not fit, or would overshoot the run's share by more than stopping undershoots it.
+    const over = runTokens + seg.tokens - share;
+    if (run.length > 0 && runs.length < count - 1 && (runTokens + seg.tokens > capacity || (over > 0 && over > share - runTokens))) {
+      runs.push(run);
+      left -= runTokens;
       run = [];
       runTokens = 0;
     }
     run.push(seg);
     runTokens += seg.tokens;
   }
-  if (run.length > 0) place(run);
-  return pages;
+  runs.push(run);
+  // An uneven cut can leave the last run over capacity; greedy runs never are.
+  return runTokens <= capacity || run.length === 1 ? runs : packed;
+}
+
+/** Runs filled to `capacity` in order. */
+function greedy<T extends { readonly tokens: number }>(segments: readonly T[], capacity: number): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let runTokens = 0;
+  for (const seg of segments) {
+    if (run.length > 0 && runTokens + seg.tokens > capacity) {
+      runs.push(run);
+      run = [];
+      runTokens = 0;
+    }
+    run.push(seg);
+    runTokens += seg.tokens;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
 }

@@ -65,6 +65,24 @@ describe('opticmem CLI', () => {
     expect(JSON.parse(r.stdout).pages).toHaveLength(1);
   });
 
+  it('says what ratio a render achieved, and why, when text is too short to reach the target', () => {
+    const note = 'A short note about the 7:45 train to Sintra.';
+    const j = cli(['render', '-', '--out', join(dir, 'short.png'), '--profile', 'deepseek-ocr:base', '--ratio', '10', '--json'], note);
+    expect(j.code, j.stderr).toBe(0);
+    const out = JSON.parse(j.stdout) as { target: number; achieved: number; note: string; pages: { textTokens: number; visualTokens: number }[] };
+    expect(out.target).toBe(10);
+    expect(out.achieved).toBeCloseTo(out.pages[0]!.textTokens / out.pages[0]!.visualTokens, 3);
+    expect(out.achieved).toBeLessThan(1);
+    expect(out.note).toMatch(/^Achieved 0\.\d\dx of the 10x asked: the text is \d+ tokens and the smallest deepseek-ocr:base canvas costs 256 visual tokens, so 10x needs at least 2560 text tokens/);
+    const t = cli(['render', '-', '--out', join(dir, 'short.png'), '--profile', 'deepseek-ocr:base', '--ratio', '10'], note);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stderr).toContain(out.note);
+    // Pages within 10% of the target say nothing; further below, the note says the pages are whole.
+    const full = JSON.parse(cli(['render', chat, '--ratio', '10', '--profile', 'deepseek-ocr:small', '--out', join(dir, 'full.png'), '--json']).stdout) as { achieved: number; note?: string };
+    if (full.achieved >= 9) expect(full.note).toBeUndefined();
+    else expect(full.note).toMatch(/pages are whole/);
+  });
+
   it('exits 2 with a message naming the field and the fix on bad input', () => {
     const cases: [string[], RegExp][] = [
       [['render', chat, '--out', 'x.png', '--profile', 'gpt-99'], /Unknown vision-token profile 'gpt-99'.*Use one of/],

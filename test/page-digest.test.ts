@@ -130,7 +130,7 @@ describe('page image checksums', () => {
     }
   });
 
-  it('recall with images leaves the altered page out and names it; export, context and the inspector refuse it by name; its text and deletion still work', async () => {
+  it('recall with images leaves the altered page out and names it, a context serves it from its text; export and the inspector refuse it by name; its text and deletion still work', async () => {
     const path = await tempDir();
     const store = await openLanceStore({ uri: path });
     await store.addPages([pageRow('a', 'u', 'User: the alpha ferry leaves at nine.', png(1)), pageRow('b', 'u', 'User: the beta tram leaves at ten.', png(2))]);
@@ -148,7 +148,13 @@ describe('page image checksums', () => {
       }
       await expectCorrupt(memory.export(u), 'a');
       await expectCorrupt(memory.get('a', u), 'a');
-      await expectCorrupt(memory.buildContext({ scope: u, budgetTokens: 100_000, consumer: 'deepseek-ocr:base' }), 'a');
+      // A context never hands out the altered image: the page is drawn again from the text cached at write time.
+      const ctx = await memory.buildContext({ scope: u, budgetTokens: 100_000, consumer: 'deepseek-ocr:base' });
+      expect(ctx.pages.map((p) => p.id).sort()).toEqual(['a', 'b']);
+      const a = ctx.pages.find((p) => p.id === 'a')!;
+      // As its text (cheaper for so short a page) or drawn again: never the stored image.
+      expect(a.as === 'text' || a.redrawn).toBe(true);
+      expect(ctx.skippedPages).toEqual([]);
       await expectCorrupt(pagePng(memory, { user: 'u', id: 'a' }), 'a');
       // The text cached at write time is still served, and the page can be deleted.
       expect((await memory.recall('alpha ferry', { scope: u, k: 1, rehearse: false }))[0]!.text).toBe('User: the alpha ferry leaves at nine.');
@@ -161,7 +167,7 @@ describe('page image checksums', () => {
     }
   });
 
-  it('a text recall leaves out a page whose image cannot be decoded (no cached text), names it, and serves the rest', async () => {
+  it('a text recall and a text context leave out a page whose image cannot be decoded (no cached text), name it, and serve the rest', async () => {
     const path = await tempDir();
     const store = await openLanceStore({ uri: path });
     // 'a' is found by its search text, but has an image that is not a PNG and, below, no cached text.
@@ -178,6 +184,16 @@ describe('page image checksums', () => {
       const hits = await memory.recall('ferry', { scope: u, k: 5, rehearse: false, onSkippedPage: (s) => skipped.push(s) });
       expect(hits.map((h) => h.pageId)).toEqual(['b']);
       expect(skipped.map((s) => [s.pageId, s.error.code])).toEqual([['a', 'invalid_image']]);
+      // A context, for a text or a vision consumer, with and without a query, does the same.
+      for (const consumer of ['text', 'deepseek-ocr:base']) {
+        for (const query of [undefined, 'ferry']) {
+          const reported: { pageId: string }[] = [];
+          const ctx = await memory.buildContext({ scope: u, budgetTokens: 100_000, consumer, ...(query ? { query } : {}), onSkippedPage: (s) => reported.push(s) });
+          expect(ctx.pages.map((p) => p.id)).toEqual(['b']);
+          expect(ctx.skippedPages.map((s) => [s.pageId, s.error.code])).toEqual([['a', 'invalid_image']]);
+          expect(reported.map((s) => s.pageId)).toEqual(['a']);
+        }
+      }
     } finally {
       await memory.close();
     }

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../src/errors.js';
 import { getProfile } from '../src/tokens/profiles/index.js';
 import { createO200kTokenizer } from '../src/tokens/text-tokenizer.js';
 import { layoutForPlan, linesThatFit } from '../renderers/page-renderer.js';
-import { pageSourceText, planPages } from '../renderers/page-planner.js';
+import { pageSourceText, planPages, spread } from '../renderers/page-planner.js';
 import type { RenderTurn } from '../renderers/text-layout.js';
 
 const fixture = (name: string): RenderTurn[] => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
@@ -64,6 +65,45 @@ describe('page planner', () => {
     const full = pages.slice(0, -1);
     expect(full.length).toBeGreaterThan(0);
     for (const p of full) expect(p.ratio).toBeGreaterThan(6);
+  });
+
+  it('spreads text over as many pages as filling them needs, so the last page is not left mostly empty', () => {
+    const profile = getProfile('deepseek-ocr:base');
+    // About three and a half pages at 10x: filled greedily, the last would hold half a page in large glyphs.
+    const tokens = tokenizer.count(pageSourceText(long));
+    const ratio = tokens / (3.5 * profile.tokensFor(1024, 1024));
+    const pages = planPages(long, { ratio, profile, tokenizer });
+    expect(pages).toHaveLength(4);
+    const ratios = pages.map((p) => p.ratio);
+    expect(Math.min(...ratios)).toBeGreaterThan(0.75 * Math.max(...ratios));
+    const fonts = pages.map((p) => p.fontSize);
+    expect(Math.max(...fonts) - Math.min(...fonts)).toBeLessThanOrEqual(1.5);
+  });
+
+  it('spread keeps the order, the greedy page count and the capacity, and never leaves a smaller last run than greedy filling', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 80 }), fc.integer({ min: 60, max: 400 }), (sizes, capacity) => {
+        const segments = sizes.map((tokens, i) => ({ i, tokens }));
+        const runs = spread(segments, capacity);
+        expect(runs.flat()).toEqual(segments);
+        let greedy = 0;
+        let fill = 0;
+        let greedyLast = 0;
+        for (const t of sizes) {
+          if (fill > 0 && fill + t > capacity) {
+            greedy++;
+            fill = 0;
+          }
+          fill += t;
+        }
+        greedyLast = fill;
+        expect(runs).toHaveLength(greedy + 1);
+        const sums = runs.map((r) => r.reduce((a, s) => a + s.tokens, 0));
+        for (const sum of sums) expect(sum).toBeLessThanOrEqual(capacity);
+        expect(sums[sums.length - 1]!).toBeGreaterThanOrEqual(greedyLast);
+      }),
+      { numRuns: 500, seed: 20261206 },
+    );
   });
 
   it('rejects a ratio <= 0 or not a number with InvalidInputError on ratio', () => {

@@ -1,6 +1,7 @@
 /**
- * `npm run eval:reliability`: the crash, fuzz and isolation campaigns at full size (see
- * campaigns.ts); concurrency is measured by `npm run eval:scale` (four workers on one scope).
+ * `npm run eval:reliability`: the crash, fuzz, isolation (campaigns.ts) and corruption
+ * (corruption.ts) campaigns at full size; concurrency is measured by `npm run eval:scale`
+ * (four workers on one scope).
  * Prints tables and writes eval/results/reliability.{md,json,png}.
  * Flags: --quick (small sizes), --seed N, --out DIR.
  */
@@ -10,12 +11,14 @@ import { parseArgs } from 'node:util';
 import { renderBarChart, writeChart } from '../lib/chart.js';
 import { markdownTable, printTable } from '../lib/table.js';
 import { crashCampaign, fuzzCampaign, isolationCampaign } from './campaigns.js';
+import { cliFuzzCampaign } from './cli-fuzz.js';
+import { corruptionCampaign, DAMAGE_KINDS } from './corruption.js';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, seed: { type: 'string' }, out: { type: 'string' } }, strict: true });
 const quick = values.quick === true;
 const seed = Number(values.seed ?? 20261206);
 const outDir = values.out ?? 'eval/results';
-const sizes = quick ? { kills: 5, fuzz: 500, isolation: 200 } : { kills: 100, fuzz: 10_000, isolation: 1_000 };
+const sizes = quick ? { kills: 5, fuzz: 500, cli: 20, isolation: 200, corruption: DAMAGE_KINDS.length } : { kills: 100, fuzz: 10_000, cli: 400, isolation: 1_000, corruption: 10 * DAMAGE_KINDS.length };
 
 const t0 = performance.now();
 const crash = await crashCampaign({ kills: sizes.kills, seed, onKill: (i, r) => process.stderr.write(`crash ${i + 1}/${sizes.kills}: landed ${r.landed}, lost ${r.lost}, duplicated ${r.duplicated}\n`) });
@@ -23,18 +26,39 @@ const crashS = (performance.now() - t0) / 1000;
 const t1 = performance.now();
 const fuzz = await fuzzCampaign({ inputs: sizes.fuzz, seed });
 const fuzzS = (performance.now() - t1) / 1000;
+const t1c = performance.now();
+const cli = await cliFuzzCampaign({ runs: sizes.cli, seed, onRun: (i, outcome) => process.stderr.write(`cli fuzz ${i + 1}/${sizes.cli}: ${outcome}\n`) });
+const cliS = (performance.now() - t1c) / 1000;
 const t2 = performance.now();
 const isolation = await isolationCampaign({ calls: sizes.isolation, seed });
 const isolationS = (performance.now() - t2) / 1000;
+const t3 = performance.now();
+const corruption = await corruptionCampaign({ cases: sizes.corruption, seed, onCase: (i, kind) => process.stderr.write(`corruption ${i + 1}/${sizes.corruption}: ${kind}\n`) });
+const corruptionS = (performance.now() - t3) / 1000;
+const sum = (f: (r: (typeof corruption)[number]) => number) => corruption.reduce((a, r) => a + f(r), 0);
 
 const head = ['campaign', 'size', 'outcome', 'target', 'status', 'seconds'];
 const rows = [
   ['crash (SIGKILL compress, resume, audit)', `${crash.kills} kills (${crash.landed} before the end), ${crash.messages} messages`, `${crash.lost} lost, ${crash.duplicated} duplicated, ${crash.failedReopens} failed reopens, ${crash.checkProblems} check problems`, '0 / 0 / 0', crash.lost + crash.duplicated + crash.failedReopens + crash.checkProblems === 0 ? 'met' : 'not met', crashS.toFixed(0)],
   ['fuzz (Memory API)', `${fuzz.inputs} inputs`, `${fuzz.accepted} accepted, ${fuzz.refused} refused; ${fuzz.untyped} untyped, ${fuzz.changedOnRefusal} refusals that changed the store`, '0 untyped, 0 changed', fuzz.untyped + fuzz.changedOnRefusal === 0 ? 'met' : 'not met', fuzzS.toFixed(0)],
+  ['fuzz (CLI arguments and input files)', `${cli.runs} command lines`, `${cli.ok} exit 0, ${cli.typed} typed refusals; ${cli.untyped} untyped, ${cli.hangs} hangs`, '0 untyped, 0 hangs', cli.untyped + cli.hangs === 0 ? 'met' : 'not met', cliS.toFixed(0)],
   ['isolation (hostile scope ids)', `${isolation.calls} calls over ${isolation.scopes} scopes`, `${isolation.leaks} leaks`, '0', isolation.leaks === 0 ? 'met' : 'not met', isolationS.toFixed(0)],
+  [
+    'corruption (damaged files, rows, locks)',
+    `${sum((r) => r.cases)} damaged stores, ${DAMAGE_KINDS.length} kinds`,
+    `${sum((r) => r.untyped)} untyped errors, ${sum((r) => r.worseAfterWrite)} made worse by a write`,
+    '0 / 0',
+    sum((r) => r.untyped) + sum((r) => r.worseAfterWrite) === 0 ? 'met' : 'not met',
+    corruptionS.toFixed(0),
+  ],
 ];
+const damageHead = ['damage', 'cases', 'reads answered', 'typed errors', 'naming the page or table', 'untyped errors', 'other pages readable', 'made worse by a write'];
+const damageRows = corruption.map((r) => [r.kind, String(r.cases), String(r.answered), String(r.typed), String(r.named), String(r.untyped), `${r.otherReadable} / ${r.otherPages}`, String(r.worseAfterWrite)]);
 printTable(head, rows);
+printTable(damageHead, damageRows);
+const damageExamples = corruption.flatMap((r) => r.examples.map((e) => `${r.kind}: ${e}`));
 if (fuzz.examples.length) process.stdout.write(`untyped failures:\n${fuzz.examples.join('\n')}\n`);
+if (cli.examples.length) process.stdout.write(`untyped CLI failures:\n${cli.examples.join('\n')}\n`);
 await mkdir(outDir, { recursive: true });
 await writeFile(
   join(outDir, 'reliability.md'),
@@ -46,16 +70,24 @@ await writeFile(
     markdownTable(head, rows),
     '',
     ...(fuzz.examples.length ? ['Untyped failures (first ten):', '', ...fuzz.examples.map((e) => `- \`${e.replace(/`/g, "'").replace(/\n/g, ' ')}\``), ''] : []),
+    ...(cli.examples.length ? ['Untyped CLI failures (first ten):', '', ...cli.examples.map((e) => `- \`${e.replace(/`/g, "'").replace(/\n/g, ' ')}\``), ''] : []),
+    '## Corruption, per kind of damage',
+    '',
+    'Each case copies a store holding pages and hot turns of two users, damages it one way, opens it and reads it as users do (recall, context, list and export per user, check), then writes once (add and compact). `reads answered`: calls that returned; `typed errors`: calls refused with an OpticMemError; `other pages readable`: pages other than the damaged one readable by id after the damage; `made worse by a write`: cases where the write left fewer pages readable.',
+    '',
+    markdownTable(damageHead, damageRows),
+    '',
+    ...(damageExamples.length ? ['Untyped failures:', '', ...damageExamples.map((e) => `- \`${e.replace(/`/g, "'").replace(/\n/g, ' ')}\``), ''] : []),
   ].join('\n'),
 );
-await writeFile(join(outDir, 'reliability.json'), JSON.stringify({ seed, sizes, crash, fuzz, isolation }, null, 2));
+await writeFile(join(outDir, 'reliability.json'), JSON.stringify({ seed, sizes, crash, fuzz, cli, isolation, corruption }, null, 2));
 await writeChart(
   join(outDir, 'reliability.png'),
   await renderBarChart({
     title: 'Reliability campaigns: failures found (target 0)',
     yLabel: 'count',
-    categories: ['turns lost (crash)', 'duplicated (crash)', 'failed reopens', 'untyped (fuzz)', 'changed on refusal', 'scope leaks'],
-    series: [{ name: 'failures', values: [crash.lost, crash.duplicated, crash.failedReopens, fuzz.untyped, fuzz.changedOnRefusal, isolation.leaks] }],
+    categories: ['turns lost (crash)', 'duplicated (crash)', 'failed reopens', 'untyped (fuzz)', 'changed on refusal', 'untyped or hung (CLI)', 'scope leaks', 'untyped (corruption)', 'worse after a write'],
+    series: [{ name: 'failures', values: [crash.lost, crash.duplicated, crash.failedReopens, fuzz.untyped, fuzz.changedOnRefusal, cli.untyped + cli.hangs, isolation.leaks, sum((r) => r.untyped), sum((r) => r.worseAfterWrite)] }],
   }),
 );
 process.stdout.write(`wrote ${join(outDir, 'reliability.md')}\n`);

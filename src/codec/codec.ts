@@ -16,6 +16,7 @@ import { createO200kTokenizer, type TextTokenizer } from '../tokens/text-tokeniz
 import type { VisionTokenProfile } from '../tokens/vision-token-profile.js';
 import { assembleText, type AssembledText } from './assemble-text.js';
 import { fidelity } from './fidelity.js';
+import { tracePhase } from '../internal/phase-trace.js';
 
 export const DEFAULT_PROFILE = 'deepseek-ocr:base';
 export const DEFAULT_MAX_TURN_CHARS = 256 * 1024;
@@ -155,9 +156,11 @@ export async function encode(turns: readonly RenderTurn[], options: EncodeOption
   const encodePlans = async (plans: readonly PagePlan[], ratio: number, offset: (s: TurnSlice) => TurnSlice): Promise<EncodedPage[]> => {
     const encodeOne = async (plan: PagePlan): Promise<EncodedPage[]> => {
       const slices = plan.slices.map(offset);
+      tracePhase('rendering');
       const page = await renderPlan(plan, slices, opts.ratio);
       const verify = opts.verify;
       if (!verify) return [emit(page)];
+      tracePhase('verifying');
       const decoded = await decode(page.png, { decoder: verify.decoder, geometry: page.geometry });
       const f = fidelity(decoded.text, page.sourceText);
       const checked = { ...page, fidelity: f, decodedText: decoded.text };

@@ -69,15 +69,43 @@ export async function renderCommand(file: string, options: RenderCommandOptions)
         };
       }),
     );
-    if (options.json) printJson({ pages: rows });
-    else
+    const achieved = pages.reduce((a, p) => a + p.textTokens, 0) / Math.max(1, pages.reduce((a, p) => a + p.visualTokens, 0));
+    const note = shortfall(pages, options, achieved);
+    if (options.json) printJson({ pages: rows, target: options.ratio, achieved: Number(achieved.toFixed(3)), ...(note ? { note } : {}) });
+    else {
       printTable(
         ['page', 'size', 'font px', 'text tok', 'visual tok', 'ratio', 'fidelity', 'bytes'],
         rows.map((r) => [r.path, `${r.width}x${r.height}`, r.fontSize, r.textTokens, r.visualTokens, r.ratio.toFixed(2), pct(r.fidelity), r.bytes]),
       );
+      if (note) process.stderr.write(`${note}\n`);
+    }
     return 0;
   } finally {
     bar.stop();
     await decoder?.close();
   }
 }
+
+/**
+ * Why the pages came out well below the target ratio, or undefined when they did not: text
+ * too short for the smallest canvas, whole pages (the text fills part of the last one), or the
+ * smallest font (or verification) needing more pages than the tokens alone would.
+ */
+export function shortfall(pages: readonly EncodedPage[], options: RenderCommandOptions, achieved: number): string | undefined {
+  if (pages.length === 0 || achieved >= options.ratio * 0.9) return undefined;
+  const profile = resolveProfile(options.profile);
+  const tokens = pages.reduce((a, p) => a + p.textTokens, 0);
+  const canvases = profile.sizes().map((s) => profile.tokensFor(s.width, s.height));
+  const smallest = Math.min(...canvases);
+  const largest = Math.max(...canvases);
+  const head = `Achieved ${achieved.toFixed(2)}x of the ${options.ratio}x asked:`;
+  if (tokens < options.ratio * smallest) {
+    return `${head} the text is ${tokens} tokens and the smallest ${profile.name} canvas costs ${smallest} visual tokens, so ${options.ratio}x needs at least ${Math.ceil(options.ratio * smallest)} text tokens. Render more text at once, or choose a profile with smaller canvases.`;
+  }
+  const needed = Math.ceil(tokens / (options.ratio * largest));
+  if (pages.length <= needed) {
+    return `${head} pages are whole, and ${tokens} text tokens fill ${(tokens / (options.ratio * largest)).toFixed(2)} pages of the largest ${profile.name} canvas (${largest} visual tokens), so ${pages.length} are drawn, the text spread evenly over them.`;
+  }
+  return `${head} the text needs ${pages.length} pages where its tokens alone would fill ${needed}: its lines do not fit fewer pages at the smallest font size${options.verify ? ', or pages were re-planned at a lower ratio to reach --min-fidelity' : ''}.`;
+}
+

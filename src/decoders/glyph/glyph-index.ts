@@ -47,7 +47,17 @@ export class PhaseIndex {
   readonly wideGroups: ProbeGroup[] = [];
   /** Indices into `all` of the glyphs narrower than full width (those in `probeGroups`). */
   readonly narrow: number[] = [];
+  /** Where each tier loaded so far starts in `all`: glyphs of earlier tiers are the commoner characters. */
+  readonly tierStarts: number[] = [];
+
+  /** The tier (0 = the common set) glyph `i` of `all` was loaded with. */
+  tierOf(i: number): number {
+    let t = 0;
+    while (t + 1 < this.tierStarts.length && this.tierStarts[t + 1]! <= i) t++;
+    return t;
+  }
   private readonly groupByOffset = new Map<number, ProbeGroup>();
+  private readonly shapes = new Map<number, IndexedGlyph[]>();
   /** The leftmost ink column of any indexed glyph, relative to its origin's whole pixel. */
   minLeft = 0;
 
@@ -61,6 +71,13 @@ export class PhaseIndex {
   add(glyph: IndexedGlyph): void {
     const m = glyph.mask;
     if (m.width === 0) return;
+    // A glyph drawn exactly like one loaded before it (a Cyrillic or Greek letter sharing a Latin
+    // outline) can never be told from it on any page: the one loaded first (the commoner) reads it.
+    const shape = shapeKey(glyph);
+    const twins = this.shapes.get(shape);
+    if (twins?.some((g) => sameShape(g, glyph))) return;
+    if (twins) twins.push(glyph);
+    else this.shapes.set(shape, [glyph]);
     const probe = probePixels(m);
     const wide = glyph.advance >= this.fontSize * 0.9;
     const key = ((probe[0]! + 1024) * 4096 + probe[1]! + 1024) * 2 + (wide ? 1 : 0);
@@ -91,6 +108,23 @@ export class PhaseIndex {
     }
     return h;
   }
+}
+
+/** A hash of what a glyph draws and how far it moves the pen. */
+function shapeKey(g: IndexedGlyph): number {
+  const m = g.mask;
+  let h = Math.imul((m.left + 64) * 256 + m.top + 128, 0x9e3779b1) ^ Math.round(g.advance * 4096);
+  h = Math.imul(h ^ (m.width * 256 + m.height), 0x01000193);
+  for (let i = 0; i < m.gray.length; i++) h = Math.imul(h ^ m.gray[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function sameShape(a: IndexedGlyph, b: IndexedGlyph): boolean {
+  const x = a.mask;
+  const y = b.mask;
+  if (a.advance !== b.advance || x.left !== y.left || x.top !== y.top || x.width !== y.width || x.height !== y.height) return false;
+  for (let i = 0; i < x.gray.length; i++) if (x.gray[i] !== y.gray[i]) return false;
+  return true;
 }
 
 /** [dx, dy, darkness] of two inked pixels of `m` (see PhaseIndex.probes). */
@@ -169,6 +203,7 @@ export class GlyphIndex {
     }
     for (let phase = 0; phase < 4; phase++) {
       const index = this.phases[phase]!;
+      index.tierStarts.push(index.all.length);
       for (const [role, list] of byRole) {
         const face = atlas.face(role as CandidateChar['role'], fontSize);
         for (const c of list) {

@@ -65,6 +65,13 @@ function groupsSource(index: PhaseIndex): StoredGroupsSource {
   return source;
 }
 
+/** A glyph that fits at a position: its index in loading order, and the ink it leaves unexplained. */
+interface Fit {
+  readonly g: IndexedGlyph;
+  readonly i: number;
+  readonly score: number;
+}
+
 interface Placement {
   readonly glyph: IndexedGlyph | undefined;
   readonly pen: number;
@@ -123,7 +130,7 @@ class ResampledSearch {
     if (next >= 0) {
       const { whole, phase } = glyphCell(t.x + pen);
       const reach = t.resampling.h.first[next]! + t.resampling.h.count[next]!;
-      const fits: { g: IndexedGlyph; score: number }[] = [];
+      const fits: Fit[] = [];
       const depth = this.path.length;
       let known = this.knowns[depth];
       if (!known) known = this.knowns[depth] = new Int16Array(this.s.known.length);
@@ -149,7 +156,7 @@ class ResampledSearch {
             if (whole + g.mask.left >= reach) continue;
             if (++this.compares > COMPARES_PER_STEP * this.t.budget) return true;
             if (!this.possible(cell.image(i, g.mask), cell, pen, g, next, known) || !this.underBound(g, whole)) continue;
-            this.tryFit(g, pen, whole, fits);
+            this.tryFit(g, i, pen, whole, fits);
           }
         }
       }
@@ -171,7 +178,7 @@ class ResampledSearch {
           if (whole + g.mask.left >= reach) continue;
           if (++this.compares > COMPARES_PER_STEP * this.t.budget) return true;
           if (!this.underBound(g, whole) || !this.possible(cell.image(i, g.mask), cell, pen, g, next, known)) continue;
-          this.tryFit(g, pen, whole, fits);
+          this.tryFit(g, i, pen, whole, fits);
         }
       }
       for (const i of shortlist ?? []) {
@@ -179,10 +186,12 @@ class ResampledSearch {
         if (whole + g.mask.left >= reach) continue;
         if (++this.compares > COMPARES_PER_STEP * this.t.budget) return true;
         if (!this.underBound(g, whole) || !this.possible(cell.image(i, g.mask), cell, pen, g, next, known)) continue;
-        this.tryFit(g, pen, whole, fits);
+        this.tryFit(g, i, pen, whole, fits);
       }
       // Best first (the least unexplained ink under it), when there is a choice.
-      if (fits.length > 1) fits.sort((a, b) => a.score - b.score);
+      // Commoner characters first (an earlier tier: a rarer glyph that shrinks to the same pixels,
+      // like U+1D5C2 for 'i', is read only where the common one fails), then the least unexplained ink.
+      if (fits.length > 1) fits.sort((a, b) => phaseIndex.tierOf(a.i) - phaseIndex.tierOf(b.i) || a.score - b.score || a.i - b.i);
       for (const { g } of fits) {
         if (this.place(g, pen, whole, 'descend') === true) return true;
         if (this.steps > this.limit) return true;
@@ -215,9 +224,9 @@ class ResampledSearch {
   }
 
   /** Add `g` at `pen` to `fits`, with its score, if the page still agrees with it painted. */
-  private tryFit(g: IndexedGlyph, pen: number, whole: number, fits: { g: IndexedGlyph; score: number }[]): void {
+  private tryFit(g: IndexedGlyph, i: number, pen: number, whole: number, fits: Fit[]): void {
     const score = this.place(g, pen, whole, 'score');
-    if (score !== undefined) fits.push({ g, score: score as number });
+    if (score !== undefined) fits.push({ g, i, score: score as number });
   }
 
   /**
