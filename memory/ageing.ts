@@ -297,6 +297,7 @@ async function movePage(ctx: AgeingContext, plan: Extract<Plan, { kind: 'move' }
       fidelity: carried,
     });
   }
+  tracePhase('committing pages');
   await ctx.store.updatePage(exact, page.id, update);
   const visualTokensAfter = target.kind === 'shrink' ? target.tokens : page.visualTokens;
   return {

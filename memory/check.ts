@@ -9,6 +9,7 @@
 import { readPngInfo } from '../renderers/png.js';
 import { OpticMemError } from '../src/errors.js';
 import type { MemoryStore, Scope } from './store/store.js';
+import { storedScope } from './scope.js';
 import { parseStoredGeometry } from './store/stored-geometry.js';
 import { SCHEMA_VERSION } from './store/schema.js';
 
@@ -40,7 +41,6 @@ export interface CheckDeps {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-const stored = (s: Required<Scope>): Scope => Object.fromEntries(Object.entries(s).filter(([, v]) => v)) as Scope;
 
 export async function checkStore(deps: CheckDeps, options: { repair?: boolean } = {}): Promise<CheckReport> {
   const { store } = deps;
@@ -55,7 +55,7 @@ export async function checkStore(deps: CheckDeps, options: { repair?: boolean } 
   let pages = 0;
   let done = 0;
   for (const { scope } of scopes) {
-    const s = stored(scope);
+    const s = storedScope(scope);
     const listed = await store.listPages(s, { withPng: false });
     const hot = await store.listTurns(s);
     turns += hot.length;

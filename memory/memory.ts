@@ -16,7 +16,7 @@ import { legibilityOf, parseLegibility, type Legibility, type LegibilityInput } 
 import { buildContextMessages, type BuildContextOptions, type BuiltContext } from './context-builder.js';
 import { parseMessages, type ChatMessage } from './messages.js';
 import { ExportSchema, type MemoryExport } from './export-format.js';
-import { IdSchema, parseScope, scopeKey } from './scope.js';
+import { fullScope, IdSchema, parseScope, scopeKey } from './scope.js';
 import { openLanceStore } from './store/index.js';
 import { pngDigest } from './store/page-digest.js';
 import type { MemoryStore, PageRow, PageUpdate, Scope, TurnRow } from './store/store.js';
@@ -374,9 +374,7 @@ export class Memory {
       const createdAt = m.createdAt ?? now;
       return {
         id: ids[i]!,
-        userId: s.userId ?? '',
-        agentId: s.agentId ?? '',
-        sessionId: s.sessionId ?? '',
+        ...fullScope(s),
         seq: this.#nextSeq(createdAt),
         role: m.role,
         name: m.name,
@@ -403,7 +401,7 @@ export class Memory {
       this.#hotTokens.set(key, hotTokens);
       if (hotTokens <= this.tiers.hotBudgetTokens) return result;
       if (this.#background) {
-        this.#queue.enqueue({ userId: s.userId ?? '', agentId: s.agentId ?? '', sessionId: s.sessionId ?? '' });
+        this.#queue.enqueue(fullScope(s));
         return { ...result, compactionQueued: true };
       }
       // Compacting down to half the budget makes each automatic batch at least half a budget of
@@ -440,7 +438,7 @@ export class Memory {
    */
   onCompaction(listener: (event: CompactionEvent) => void, scope?: Scope): () => void {
     const s = scope === undefined ? undefined : parseScope(scope, 'scope', { stored: true });
-    return this.#queue.subscribe(listener, s && { userId: s.userId ?? '', agentId: s.agentId ?? '', sessionId: s.sessionId ?? '' });
+    return this.#queue.subscribe(listener, s && fullScope(s));
   }
 
   /**

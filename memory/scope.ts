@@ -53,3 +53,13 @@ export function spanWithinUser(scope: Scope): Scope {
 export function scopeKey(scope: Scope): string {
   return JSON.stringify([scope.userId ?? '', scope.agentId ?? '', scope.sessionId ?? '']);
 }
+
+/** A scope as `store.scopes()` lists it ('' for absent parts) in the form the API takes. */
+export function storedScope(scope: Required<Scope>): Scope {
+  return Object.fromEntries(Object.entries(scope).filter(([, v]) => v)) as Scope;
+}
+
+/** A scope with every part present ('' for absent ones), as rows store it. */
+export function fullScope(scope: Scope): Required<Scope> {
+  return { userId: scope.userId ?? '', agentId: scope.agentId ?? '', sessionId: scope.sessionId ?? '' };
+}

@@ -59,6 +59,15 @@ describe('opticmem CLI', () => {
     expect(decoded.text).toContain(firstTurn.slice(0, 40));
   });
 
+  it("takes a relative --db, even one whose name begins with 'db' (LanceDB would read that as a cloud database)", () => {
+    const c = cli(['compress', chat, '--db', 'db-relative', '--user', 'u', '--hot-budget', '60', '--profile', 'deepseek-ocr:tiny', '--json']);
+    expect(c.code, c.stderr).toBe(0);
+    expect((JSON.parse(c.stdout) as { pagesWritten: number }).pagesWritten).toBeGreaterThan(0);
+    expect(existsSync(join(dir, 'db-relative', 'pages.lance'))).toBe(true);
+    const s = cli(['stats', '--db', 'db-relative', '--json']);
+    expect(s.code, s.stderr).toBe(0);
+  });
+
   it('reads plain text from stdin', () => {
     const r = cli(['render', '-', '--out', join(dir, 'stdin.png'), '--json'], 'A short note about the 7:45 train to Sintra.');
     expect(r.code, r.stderr).toBe(0);

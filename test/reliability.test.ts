@@ -1,20 +1,26 @@
 /**
  * The reliability campaigns' quick variants (the full ones: `npm run eval:reliability`): a few
- * SIGKILLs of `opticmem compress` at random moments, each resumed and audited; a few hundred
+ * SIGKILLs aimed at writing phases, each resumed and audited; a few hundred
  * generated API calls; a few hundred calls over scopes with hostile ids; one store damaged each
  * way. Each must find nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { crashCampaign, fuzzCampaign, isolationCampaign } from '../eval/reliability/campaigns.js';
+import { fuzzCampaign, isolationCampaign } from '../eval/reliability/campaigns.js';
+import { crashCampaign, TARGETS } from '../eval/reliability/crash.js';
 import { cliFuzzCampaign } from '../eval/reliability/cli-fuzz.js';
 import { corruptionCampaign, DAMAGE_KINDS } from '../eval/reliability/corruption.js';
 
 describe('reliability campaigns, quick', () => {
-  it('SIGKILL at random moments of compress, then the same command again: nothing lost or doubled, the store checks clean', async () => {
-    const r = await crashCampaign({ kills: 3, seed: 7, messages: 40 });
-    expect(r.kills).toBe(3);
+  it('SIGKILL inside writing phases of compress, background compaction, ageing and import, then the same work again: nothing lost or doubled, the store checks clean', async () => {
+    const aimed = ['rendering', 'committing pages', 'background compaction', 'ageing', 'import'];
+    const targets = TARGETS.filter((t) => aimed.includes(t.phase) && !(t.workload === 'age' && t.phase === 'committing pages'));
+    const r = await crashCampaign({ kills: targets.length, seed: 7, targets });
+    expect(r.kills).toBe(targets.length);
     expect(r).toMatchObject({ lost: 0, duplicated: 0, failedReopens: 0, checkProblems: 0 });
-  }, 240_000);
+    // The kills land inside the phases they are aimed at, not after the work.
+    expect(r.landed).toBeGreaterThanOrEqual(targets.length - 1);
+    expect(new Set(r.byPhase.map((p) => p.workload))).toEqual(new Set(['compress', 'background', 'age', 'import']));
+  }, 300_000);
 
   it('generated calls through the Memory API succeed or give a typed error naming the field, and a refusal changes nothing', async () => {
     const r = await fuzzCampaign({ inputs: 300, seed: 11 });

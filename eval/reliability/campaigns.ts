@@ -1,105 +1,21 @@
 /**
- * Reliability campaigns, each bounded and repeatable with a seed:
- *   crash      SIGKILL `opticmem compress` at random moments, run it again to the end, and audit:
- *              every message held exactly once, the store reopens, `check` finds nothing;
+ * Reliability campaigns, each bounded and repeatable with a seed (crash.ts, cli-fuzz.ts and
+ * corruption.ts hold the others):
  *   fuzz       generated inputs (fast-check) through the public Memory API: every call succeeds
  *              or throws a typed OpticMemError naming a field; a refused call changes nothing;
  *   isolation  randomized adds, recalls, contexts, exports and deletes over scopes with hostile
  *              ids: no call returns or touches a row of another scope.
  * Used by `npm run eval:reliability` (full sizes) and by the test suite (quick sizes).
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Memory } from '../../memory/memory.js';
 import type { Decoder } from '../../src/decoders/decoder.js';
 import { OpticMemError } from '../../src/errors.js';
-import { packageRoot } from '../../src/internal/package-root.js';
 import { seededRandom } from '../../src/internal/random.js';
 
-/** A small deterministic random source (mulberry32). */
-export const random = seededRandom;
-
-export interface CrashResult {
-  readonly kills: number;
-  /** Kills that landed before compress finished (the others found it done). */
-  readonly landed: number;
-  readonly messages: number;
-  readonly lost: number;
-  readonly duplicated: number;
-  readonly failedReopens: number;
-  readonly checkProblems: number;
-}
-
-const bin = () => join(packageRoot(), 'bin', 'opticmem.js');
-
-function runCompress(args: string[], killAfterMs?: number): Promise<{ code: number | null; killed: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin(), ...args], { stdio: 'ignore' });
-    let killed = false;
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => ((killed = child.kill('SIGKILL')), undefined), killAfterMs);
-    child.on('exit', (code) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, killed: killed && code === null });
-    });
-  });
-}
-
-/** Kill `opticmem compress` at random moments, resume it, and audit the store each time. */
-export async function crashCampaign(options: { kills: number; seed: number; messages?: number; onKill?: (i: number, r: CrashResult) => void }): Promise<CrashResult> {
-  const rand = random(options.seed);
-  const n = options.messages ?? 60;
-  const dir = await mkdtemp(join(tmpdir(), 'opticmem-crash-'));
-  const log = join(dir, 'chat.jsonl');
-  await writeFile(log, Array.from({ length: n }, (_, i) => JSON.stringify({ role: i % 2 ? 'assistant' : 'user', content: `Message ${i}: the ferry to island ${i % 7} leaves at ${8 + (i % 10)}:30 and the ticket costs ${10 + i} euros.` })).join('\n'));
-  let totals = { kills: 0, landed: 0, messages: 0, lost: 0, duplicated: 0, failedReopens: 0, checkProblems: 0 };
-  try {
-    // One undisturbed run gives the time window kills are drawn from.
-    const t0 = performance.now();
-    await runCompress(['compress', log, '--db', join(dir, 'timing'), '--user', 'u', '--hot-budget', '300']);
-    const window = performance.now() - t0;
-    for (let i = 0; i < options.kills; i++) {
-      const db = join(dir, `db${i}`);
-      const { killed } = await runCompress(['compress', log, '--db', db, '--user', 'u', '--hot-budget', '300'], Math.floor(rand() * window));
-      // Resume: the same command to the end.
-      const resumed = await runCompress(['compress', log, '--db', db, '--user', 'u', '--hot-budget', '300']);
-      let audit = { lost: n, duplicated: 0, failedReopen: 1, problems: 0 };
-      if (resumed.code === 0) audit = await auditStore(db, n).catch(() => audit);
-      totals = {
-        kills: totals.kills + 1, landed: totals.landed + (killed ? 1 : 0), messages: totals.messages + n, lost: totals.lost + audit.lost, duplicated: totals.duplicated + audit.duplicated,
-        failedReopens: totals.failedReopens + audit.failedReopen, checkProblems: totals.checkProblems + audit.problems,
-      };
-      options.onKill?.(i, totals);
-      await rm(db, { recursive: true, force: true });
-    }
-    return totals;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-async function auditStore(db: string, n: number): Promise<{ lost: number; duplicated: number; failedReopen: number; problems: number }> {
-  const memory = await Memory.open({ path: db, autoCompact: false });
-  try {
-    const { turns, pages } = await memory.list({ userId: 'u' });
-    const contents = new Map<string, number>();
-    const bump = (c: string) => contents.set(c, (contents.get(c) ?? 0) + 1);
-    for (const t of turns) bump(t.content.slice(0, 12));
-    const byBatch = new Map<string, Set<number>>();
-    for (const p of pages) for (const t of p.turnIds) byBatch.set(t, (byBatch.get(t) ?? new Set()).add(p.createdAt));
-    for (const [, batches] of byBatch) for (let k = 0; k < batches.size; k++) bump('paged');
-    const hotIds = new Set(turns.map((t) => t.id));
-    const pagedIds = new Set(byBatch.keys());
-    const held = hotIds.size + pagedIds.size;
-    const duplicated = [...hotIds].filter((id) => pagedIds.has(id)).length + [...byBatch.values()].filter((b) => b.size > 1).length + [...contents].filter(([k, v]) => k !== 'paged' && v > 1).length;
-    const report = await memory.check();
-    return { lost: Math.max(0, n - held), duplicated, failedReopen: 0, problems: report.problems.length };
-  } finally {
-    await memory.close();
-  }
-}
 
 export interface FuzzResult {
   readonly inputs: number;
@@ -191,7 +107,7 @@ const HOSTILE = ["o'brien", 'x" OR 1=1 --', '%', '_', '*?', 'a\\b', 'ü-ñ-日�
 
 /** Random calls over scopes with hostile ids; every returned row is the caller's, and no call touches another scope's rows. */
 export async function isolationCampaign(options: { calls: number; seed: number; decoder?: Decoder }): Promise<IsolationResult> {
-  const rand = random(options.seed);
+  const rand = seededRandom(options.seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
   const dir = await mkdtemp(join(tmpdir(), 'opticmem-isolation-'));
   const memory = await Memory.open({ path: dir, autoCompact: false, profile: 'deepseek-ocr:small', ...(options.decoder ? { decoder: options.decoder } : {}) });

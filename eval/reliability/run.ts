@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderBarChart, writeChart } from '../lib/chart.js';
 import { markdownTable, printTable } from '../lib/table.js';
-import { crashCampaign, fuzzCampaign, isolationCampaign } from './campaigns.js';
+import { fuzzCampaign, isolationCampaign } from './campaigns.js';
+import { crashCampaign } from './crash.js';
 import { cliFuzzCampaign } from './cli-fuzz.js';
 import { corruptionCampaign, DAMAGE_KINDS } from './corruption.js';
 
@@ -21,7 +22,7 @@ const outDir = values.out ?? 'eval/results';
 const sizes = quick ? { kills: 5, fuzz: 500, cli: 20, isolation: 200, corruption: DAMAGE_KINDS.length } : { kills: 100, fuzz: 10_000, cli: 400, isolation: 1_000, corruption: 10 * DAMAGE_KINDS.length };
 
 const t0 = performance.now();
-const crash = await crashCampaign({ kills: sizes.kills, seed, onKill: (i, r) => process.stderr.write(`crash ${i + 1}/${sizes.kills}: landed ${r.landed}, lost ${r.lost}, duplicated ${r.duplicated}\n`) });
+const crash = await crashCampaign({ kills: sizes.kills, seed, onKill: (i, target, landed) => process.stderr.write(`crash ${i + 1}/${sizes.kills}: aimed at ${target}, landed in ${landed}\n`) });
 const crashS = (performance.now() - t0) / 1000;
 const t1 = performance.now();
 const fuzz = await fuzzCampaign({ inputs: sizes.fuzz, seed });
@@ -39,7 +40,7 @@ const sum = (f: (r: (typeof corruption)[number]) => number) => corruption.reduce
 
 const head = ['campaign', 'size', 'outcome', 'target', 'status', 'seconds'];
 const rows = [
-  ['crash (SIGKILL compress, resume, audit)', `${crash.kills} kills (${crash.landed} before the end), ${crash.messages} messages`, `${crash.lost} lost, ${crash.duplicated} duplicated, ${crash.failedReopens} failed reopens, ${crash.checkProblems} check problems`, '0 / 0 / 0', crash.lost + crash.duplicated + crash.failedReopens + crash.checkProblems === 0 ? 'met' : 'not met', crashS.toFixed(0)],
+  ['crash (SIGKILL inside each writing phase, resume, audit)', `${crash.kills} kills (${crash.landed} before the work ended), ${new Set(crash.byPhase.map((r) => r.phase)).size} phases`, `${crash.lost} lost, ${crash.duplicated} duplicated, ${crash.failedReopens} failed reopens, ${crash.checkProblems} check problems`, '0 / 0 / 0', crash.lost + crash.duplicated + crash.failedReopens + crash.checkProblems === 0 ? 'met' : 'not met', crashS.toFixed(0)],
   ['fuzz (Memory API)', `${fuzz.inputs} inputs`, `${fuzz.accepted} accepted, ${fuzz.refused} refused; ${fuzz.untyped} untyped, ${fuzz.changedOnRefusal} refusals that changed the store`, '0 untyped, 0 changed', fuzz.untyped + fuzz.changedOnRefusal === 0 ? 'met' : 'not met', fuzzS.toFixed(0)],
   ['fuzz (CLI arguments and input files)', `${cli.runs} command lines`, `${cli.ok} exit 0, ${cli.typed} typed refusals; ${cli.untyped} untyped, ${cli.hangs} hangs`, '0 untyped, 0 hangs', cli.untyped + cli.hangs === 0 ? 'met' : 'not met', cliS.toFixed(0)],
   ['isolation (hostile scope ids)', `${isolation.calls} calls over ${isolation.scopes} scopes`, `${isolation.leaks} leaks`, '0', isolation.leaks === 0 ? 'met' : 'not met', isolationS.toFixed(0)],
@@ -52,9 +53,12 @@ const rows = [
     corruptionS.toFixed(0),
   ],
 ];
+const phaseHead = ['workload', 'phase the kill landed in', 'kills', 'lost', 'duplicated', 'failed reopens', 'check problems'];
+const phaseRows = crash.byPhase.map((r) => [r.workload, r.phase, String(r.kills), String(r.lost), String(r.duplicated), String(r.failedReopens), String(r.checkProblems)]);
 const damageHead = ['damage', 'cases', 'reads answered', 'typed errors', 'naming the page or table', 'untyped errors', 'other pages readable', 'made worse by a write'];
 const damageRows = corruption.map((r) => [r.kind, String(r.cases), String(r.answered), String(r.typed), String(r.named), String(r.untyped), `${r.otherReadable} / ${r.otherPages}`, String(r.worseAfterWrite)]);
 printTable(head, rows);
+printTable(phaseHead, phaseRows);
 printTable(damageHead, damageRows);
 const damageExamples = corruption.flatMap((r) => r.examples.map((e) => `${r.kind}: ${e}`));
 if (fuzz.examples.length) process.stdout.write(`untyped failures:\n${fuzz.examples.join('\n')}\n`);
@@ -70,6 +74,12 @@ await writeFile(
     markdownTable(head, rows),
     '',
     ...(fuzz.examples.length ? ['Untyped failures (first ten):', '', ...fuzz.examples.map((e) => `- \`${e.replace(/`/g, "'").replace(/\n/g, ' ')}\``), ''] : []),
+    '## Crash, per phase',
+    '',
+    'Each kill is aimed at a phase that writes: it lands a few milliseconds after the phase is entered (its first to third entry), and the phase it landed in is read from the trace (`OPTICMEM_PHASE_TRACE`). `finished`: the work ended before the kill. After each kill the same work runs again to the end; then compress and background runs must hold every message exactly once, age runs must end with the pages, tiers and sizes of an uninterrupted run, import runs with every turn and page of the export once, and `check` must find nothing.',
+    '',
+    markdownTable(phaseHead, phaseRows),
+    '',
     ...(cli.examples.length ? ['Untyped CLI failures (first ten):', '', ...cli.examples.map((e) => `- \`${e.replace(/`/g, "'").replace(/\n/g, ' ')}\``), ''] : []),
     '## Corruption, per kind of damage',
     '',

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Memory } from '../../memory/memory.js';
+import { storedScope } from '../../memory/scope.js';
 import { encode } from '../../src/codec/codec.js';
 import { createOpenAIDecoder } from '../../src/decoders/openai-decoder.js';
 import { availableDatasets, loadDataset, type Conversation } from '../lib/datasets.js';
@@ -67,7 +68,7 @@ async function audit(location: string, storageOptions: Record<string, string> | 
     const raw = await memory.store.counts();
     let distinct = 0;
     for (const { scope } of await memory.scopes()) {
-      const { turns, pages } = await memory.list(Object.fromEntries(Object.entries(scope).filter(([, v]) => v)));
+      const { turns, pages } = await memory.list(storedScope(scope));
       distinct += pages.length;
       for (const t of turns) held.set(t.id, (held.get(t.id) ?? 0) + 1);
       // A turn split over two consecutive pages of one batch is on both; count each page set once per turn.

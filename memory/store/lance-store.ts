@@ -219,8 +219,11 @@ function splitUpdate(update: PageUpdate): { state: PageUpdate; page: PageUpdate 
 async function connect(options: LanceStoreOptions): Promise<Connection> {
   const lancedb = await loadLanceDb();
   try {
-    const readConsistencyInterval = options.readConsistencyInterval ?? (isUri(options.uri) ? REMOTE_CONSISTENCY_S : 0);
-    return await lancedb.connect(options.uri, {
+    const remote = isUri(options.uri);
+    const readConsistencyInterval = options.readConsistencyInterval ?? (remote ? REMOTE_CONSISTENCY_S : 0);
+    // A folder goes to LanceDB as an absolute path: it takes a relative one beginning with 'db'
+    // (`--db db2`) for a LanceDB Cloud name and asks for an API key.
+    return await lancedb.connect(remote ? options.uri : resolve(options.uri), {
       ...(options.storageOptions ? { storageOptions: options.storageOptions } : {}),
       ...(readConsistencyInterval !== undefined ? { readConsistencyInterval } : {}),
     });

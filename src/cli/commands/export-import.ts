@@ -6,7 +6,8 @@ import { InvalidInputError } from '../../errors.js';
 import { requireExistingStore } from '../existing-store.js';
 import { followProgress, printJson, progressBar } from '../output.js';
 import { readInput } from '../read-chat.js';
-import { scopeOf, storedScope, storeLocation, type ScopeFlags } from './memory-commands.js';
+import { storedScope } from '../../../memory/scope.js';
+import { scopeOf, storeLocation, type ScopeFlags } from './memory-commands.js';
 
 export interface ExportCommandOptions extends ScopeFlags {
   db: string;

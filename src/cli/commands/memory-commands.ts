@@ -10,6 +10,7 @@ import { InvalidInputError } from '../../errors.js';
 import { requireExistingStore } from '../existing-store.js';
 import { readInput } from '../read-chat.js';
 import { followProgress, pct, printJson, printTable, progressBar } from '../output.js';
+import { storedScope } from '../../../memory/scope.js';
 
 export interface ScopeFlags {
   user?: string;
@@ -43,10 +44,6 @@ export function scopeOf(flags: ScopeFlags, mode: 'stored' | 'read'): Scope {
   return mode === 'stored' ? given : spanWithinUser(given);
 }
 
-/** A scope as `store.scopes()` lists it ('' for absent parts) in the form the API takes. */
-export function storedScope(scope: Required<Scope>): Scope {
-  return Object.fromEntries(Object.entries(scope).filter(([, v]) => v)) as Scope;
-}
 
 /** `--db` as Memory.open options: a LanceDB URI (storage options from the environment) or a folder. */
 export { storeLocation };

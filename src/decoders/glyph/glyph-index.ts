@@ -20,6 +20,8 @@ export interface IndexedGlyph {
 export interface ProbeGroup {
   readonly dx: number;
   readonly dy: number;
+  /** Full-width members (`wideGroups`), else narrow ones (`probeGroups`). */
+  readonly wide: boolean;
   minDarkness: number;
   readonly members: number[];
 }
@@ -83,7 +85,7 @@ export class PhaseIndex {
     const key = ((probe[0]! + 1024) * 4096 + probe[1]! + 1024) * 2 + (wide ? 1 : 0);
     let group = this.groupByOffset.get(key);
     if (!group) {
-      group = { dx: probe[0]!, dy: probe[1]!, minDarkness: probe[2]!, members: [] };
+      group = { dx: probe[0]!, dy: probe[1]!, wide, minDarkness: probe[2]!, members: [] };
       this.groupByOffset.set(key, group);
       (wide ? this.wideGroups : this.probeGroups).push(group);
     }

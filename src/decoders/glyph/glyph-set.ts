@@ -21,7 +21,7 @@ export interface CandidateChar {
 export const GLYPH_TIERS = ['common', 'cjk', 'rest'] as const;
 export type GlyphTier = (typeof GLYPH_TIERS)[number];
 
-const COMMON_EXTRA = '€£¥¢°©®™§¶·×÷±…–—‘’‚“”„«»‹›¿¡•†‡‰′″→←↑↓↔⇒≤≥≠≈∞√∑∏∫∂µπΩαβγδεθλσφω✓✔✗✘★☆■□▪▫●○◆◇';
+const COMMON_EXTRA = '€£¥¢°©®™§¶·×÷±−…–—‘’‚“”„«»‹›¿¡•†‡‰′″→←↑↓↔⇒≤≥≠≈∞√∑∏∫∂µπΩαβγδεθλσφω✓✔✗✘★☆■□▪▫●○◆◇';
 const CJK_COMMON_PUNCTUATION = '，。、；：？！（）《》〈〉「」『』【】“”‘’…—～·';
 
 const cache = new Map<string, readonly CandidateChar[]>();

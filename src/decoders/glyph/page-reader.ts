@@ -12,6 +12,7 @@ import { blendGlyph, glyphCell, loadGlyphAtlas, type GlyphAtlas } from '../../..
 import { loadCanvas } from '../../internal/lazy.js';
 import { axisWeights, type AxisWeights, type GrayImage } from '../onnx/gray-image.js';
 import { GlyphIndex } from './glyph-index.js';
+import { GLYPH_TIERS } from './glyph-set.js';
 import { readLine, type LineReading } from './line-reader.js';
 import { readResampledLine, type ResampledLineReading, type Resampling } from './resampled-line-reader.js';
 import { drawnGeometry, type DrawnGeometry } from './resampled-geometry.js';
@@ -158,12 +159,17 @@ export class PageReader {
     const baseline = baselineOffset(box.fontSize, lineHeight, this.fonts);
     const task = { resampling, x: box.x, y: box.y, width: box.width, lineHeight, baseline, index, space: this.fonts.fonts[base].metrics.advance(32)! * box.fontSize, tolerance, budget };
     // Full-width glyphs by their centre pixels first; every glyph only if that explains nothing.
-    const quick = tolerance === 0 ? { ...task, signatures } : undefined;
-    let reading = quick ? readResampledLine(quick) : undefined;
+    // Once the rare tier is loaded (for some earlier line) a line tries the common ones alone
+    // first: thousands of rare glyphs make every step dearer and every hunt for a second reading.
+    const attempt = (excludeRare: boolean) => {
+      const t = { ...task, excludeRare };
+      return (tolerance === 0 ? readResampledLine({ ...t, signatures }) : undefined) ?? readResampledLine(t);
+    };
+    const rareLoaded = () => index.phases[0]!.tierStarts.length > GLYPH_TIERS.indexOf('rest');
+    let reading = rareLoaded() ? attempt(true) : undefined;
     while (!reading) {
-      reading = readResampledLine(task);
+      reading = attempt(false);
       if (reading || first || !index.loadNext()) break;
-      reading = quick ? readResampledLine(quick) : undefined;
     }
     return reading;
   }

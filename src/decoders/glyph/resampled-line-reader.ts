@@ -20,6 +20,7 @@ import type { GlyphIndex, IndexedGlyph, PhaseIndex } from './glyph-index.js';
 import type { CenterSignatures } from './resampled-signatures.js';
 import { inkOrder, type AloneCell, type AloneGlyphs, type AloneImage, type StoredGroupsSource } from './resampled-glyphs.js';
 import type { LineReading, LineTask } from './line-reader.js';
+import { GLYPH_TIERS } from './glyph-set.js';
 
 /** How a drawn page became the stored one (`resize` to the content size, top left of the canvas), with the page's shared look-ups. */
 export interface Resampling extends StripPage {
@@ -37,6 +38,8 @@ export interface ResampledLineTask extends Omit<LineTask, 'page' | 'painted'> {
    * look-up needs the page's values to be the resampler's own).
    */
   readonly signatures?: CenterSignatures;
+  /** Leave out the rare tier's glyphs (tried only for a line the others cannot explain). */
+  readonly excludeRare?: boolean;
 }
 
 export interface ResampledLineReading extends LineReading {
@@ -49,20 +52,46 @@ const NONE: readonly number[] = [];
 
 const sources = new WeakMap<PhaseIndex, StoredGroupsSource>();
 
-/** A phase's narrow glyphs, as AloneCell.groups takes them. */
+/**
+ * Glyphs of the tiers before `rest` are grouped by their resampled images (a few hundred narrow
+ * ones); the `rest` tier (thousands of rare glyphs, loaded only for a line nothing else explains)
+ * keeps the drawn-space probes, which cost nothing to set up.
+ */
+const GROUPED_TIERS = GLYPH_TIERS.indexOf('rest');
+
+/** Glyphs of `index` in the grouped tiers: those before this index in `all`. */
+function groupedCount(index: PhaseIndex): number {
+  return index.tierStarts[GROUPED_TIERS] ?? index.all.length;
+}
+
+/** A phase's narrow glyphs of the grouped tiers, as AloneCell.groups takes them. */
 function groupsSource(index: PhaseIndex): StoredGroupsSource {
   let source = sources.get(index);
   if (!source) {
+    let cut = -1;
+    let narrow: number[] = [];
     source = {
       get loaded() {
-        return index.all.length;
+        return groupedCount(index);
       },
-      indices: () => index.narrow,
+      indices: () => {
+        if (cut !== groupedCount(index)) {
+          cut = groupedCount(index);
+          narrow = index.narrow.filter((i) => i < cut);
+        }
+        return narrow;
+      },
       mask: (i) => index.all[i]!.mask,
     };
     sources.set(index, source);
   }
   return source;
+}
+
+/** How common a fitting glyph's character is: printable ASCII, the rest of its tier, then later tiers. */
+function rank(index: PhaseIndex, f: Fit): number {
+  const code = f.g.ch.charCodeAt(0);
+  return 2 * index.tierOf(f.i) + (code >= 0x20 && code < 0x7f ? 0 : 1);
 }
 
 /** A glyph that fits at a position: its index in loading order, and the ink it leaves unexplained. */
@@ -160,7 +189,11 @@ class ResampledSearch {
           }
         }
       }
-      const probed = stored ? (shortlist ? [] : wideGroups) : shortlist ? probeGroups : [...probeGroups, ...wideGroups];
+      // Where the grouped tiers were tried above, the probes serve the rest tier's narrow glyphs only (when loaded and wanted).
+      const cutoff = t.excludeRare ? groupedCount(phaseIndex) : all.length;
+      const skipBelow = stored ? groupedCount(phaseIndex) : 0;
+      const rest = skipBelow < cutoff ? probeGroups : [];
+      const probed = stored ? (shortlist ? rest : [...rest, ...wideGroups]) : shortlist ? probeGroups : [...probeGroups, ...wideGroups];
       for (const group of probed) {
         // Two pixels first, the first shared by the group: most glyphs put ink where the page is too light for it.
         const ay = baseRow + group.dy;
@@ -169,6 +202,8 @@ class ResampledSearch {
         const limit = bound[ay * drawn.width + ax]!;
         if (group.minDarkness > limit) continue;
         for (const i of group.members) {
+          if (i >= cutoff) break;
+          if (i < skipBelow && !group.wide) continue;
           const p = 6 * i;
           if (probes[p + 2]! > limit) continue;
           const by = baseRow + probes[p + 4]!;
@@ -182,6 +217,7 @@ class ResampledSearch {
         }
       }
       for (const i of shortlist ?? []) {
+        if (i >= cutoff) continue;
         const g = all[i]!;
         if (whole + g.mask.left >= reach) continue;
         if (++this.compares > COMPARES_PER_STEP * this.t.budget) return true;
@@ -189,9 +225,10 @@ class ResampledSearch {
         this.tryFit(g, i, pen, whole, fits);
       }
       // Best first (the least unexplained ink under it), when there is a choice.
-      // Commoner characters first (an earlier tier: a rarer glyph that shrinks to the same pixels,
-      // like U+1D5C2 for 'i', is read only where the common one fails), then the least unexplained ink.
-      if (fits.length > 1) fits.sort((a, b) => phaseIndex.tierOf(a.i) - phaseIndex.tierOf(b.i) || a.score - b.score || a.i - b.i);
+      // Commoner characters first (ASCII, then an earlier tier: a rarer glyph that shrinks to the
+      // same pixels, like U+1D5C2 for 'i' or U+201A for ',', is read only where the common one
+      // fails), then the least unexplained ink.
+      if (fits.length > 1) fits.sort((a, b) => rank(phaseIndex, a) - rank(phaseIndex, b) || a.score - b.score || a.i - b.i);
       for (const { g } of fits) {
         if (this.place(g, pen, whole, 'descend') === true) return true;
         if (this.steps > this.limit) return true;
