@@ -28,7 +28,9 @@ const TIMEOUT_MS = 90_000;
 
 function run(args: string[], input?: string): Promise<{ code: number | null; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'opticmem.js'), ...args], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, OPTICMEM_CACHE_DIR: 'off' } });
+    // The OS refuses NUL bytes in arguments (generated text may hold them; files keep them).
+    const argv = args.map((a) => a.replace(/\0/g, ''));
+    const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'opticmem.js'), ...argv], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, OPTICMEM_CACHE_DIR: 'off' } });
     let stderr = '';
     let timedOut = false;
     const timer = setTimeout(() => {
