@@ -136,11 +136,13 @@ marked(StoreError, 'store_failed');
 export class CorruptPageError extends StoreError {
   declare static isInstance: (e: unknown) => e is CorruptPageError;
   readonly pageId: string;
-  constructor(pageId: string, options: Omit<OpticMemErrorOptions, 'field'> = {}) {
+  /** `damage` says what of the page is damaged (default: its image fails its checksum), naming its field. */
+  constructor(pageId: string, options: Omit<OpticMemErrorOptions, 'field'> & { damage?: { field: string; what: string } } = {}) {
+    const { damage, ...rest } = options;
     super(
-      `Page '${pageId}' failed its checksum: its image in the store is not the one that was written, so the store's files are damaged. ` +
+      `Page '${pageId}' ${damage?.what ?? 'failed its checksum: its image in the store is not the one that was written'}, so the store's files are damaged. ` +
         "Delete the page ('opticmem inspect --allow-write', or store.deletePages) and import it again from an earlier export ('opticmem import'), or restore the store folder from a backup.",
-      { ...options, field: 'png' },
+      { ...rest, field: damage?.field ?? 'png' },
     );
     this.pageId = pageId;
   }

@@ -199,6 +199,28 @@ describe('page image checksums', () => {
     }
   });
 
+  it('a page row whose turn list is not a JSON array is a damaged page: reads refuse it with a typed error naming the page and the field', async () => {
+    const path = await tempDir();
+    const store = await openLanceStore({ uri: path });
+    await store.addPages([pageRow('a', 'u', 'User: the alpha ferry leaves at nine.', png(1)), pageRow('b', 'u', 'User: the beta ferry leaves at ten.', png(2))]);
+    await store.close();
+    const db = await lancedb.connect(path);
+    const table = await db.openTable('pages');
+    await table.update({ where: "id = 'a'", values: { turn_ids: 'not json' } });
+    table.close();
+    db.close();
+    const memory = await Memory.open({ path, autoCompact: false });
+    try {
+      const err = await memory.list(u).then(() => undefined, (e: unknown) => e);
+      expect(CorruptPageError.isInstance(err)).toBe(true);
+      expect((err as CorruptPageError).pageId).toBe('a');
+      expect((err as CorruptPageError).field).toBe('turnIds');
+      expect((err as Error).message).toMatch(/Page 'a' has an unreadable list of turns/);
+    } finally {
+      await memory.close();
+    }
+  });
+
   it('export carries each page image\'s checksum, and import refuses a page whose PNG does not match it', async () => {
     const path = await tempDir();
     const memory = await Memory.open({ path, autoCompact: false });

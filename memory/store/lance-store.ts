@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve, sep } from 'node:path';
 import type { Connection, Table } from '@lancedb/lancedb';
-import { InvalidInputError, OpticMemError, StoreError } from '../../src/errors.js';
+import { CorruptPageError, InvalidInputError, OpticMemError, StoreError } from '../../src/errors.js';
 import { loadLanceDb } from '../../src/internal/lazy.js';
 import { ensureDir } from './ensure-dir.js';
 import { withFileLock } from './file-lock.js';
@@ -153,7 +153,7 @@ function rowToPage(r: Record<string, unknown>): PageRow {
   const vector = r.vector as ArrayLike<number> | null | undefined;
   return {
     id: String(r.id), userId: String(r.user_id), agentId: String(r.agent_id), sessionId: String(r.session_id),
-    turnIds: JSON.parse(String(r.turn_ids)) as string[], firstSeq: Number(r.first_seq), lastSeq: Number(r.last_seq),
+    turnIds: turnIdsOf(r), firstSeq: Number(r.first_seq), lastSeq: Number(r.last_seq),
     startTime: Number(r.start_time), endTime: Number(r.end_time), tier: String(r.tier), profile: String(r.profile),
     png: png ? verifiedPng(String(r.id), new Uint8Array(png), r[DIGEST_COLUMN]) : new Uint8Array(0), geometry: String(r.geometry), width: Number(r.width), height: Number(r.height),
     textTokens: Number(r.text_tokens), visualTokens: Number(r.visual_tokens), ratio: Number(r.ratio), targetRatio: Number(r.target_ratio),
@@ -214,6 +214,17 @@ function splitUpdate(update: PageUpdate): { state: PageUpdate; page: PageUpdate 
   const page: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(update)) if (v !== undefined) (k in STATE_COLUMNS ? state : page)[k] = v;
   return { state: state as PageUpdate, page: page as PageUpdate };
+}
+
+/** A page row's turn ids; a list that is not a JSON array of strings is a damaged page, named. */
+function turnIdsOf(r: Record<string, unknown>): string[] {
+  try {
+    const ids = JSON.parse(String(r.turn_ids)) as unknown;
+    if (Array.isArray(ids) && ids.every((t) => typeof t === 'string')) return ids as string[];
+  } catch {
+    // reported below
+  }
+  throw new CorruptPageError(String(r.id), { damage: { field: 'turnIds', what: 'has an unreadable list of turns (turn_ids is not a JSON array of ids)' } });
 }
 
 async function connect(options: LanceStoreOptions): Promise<Connection> {
@@ -885,7 +896,7 @@ class LanceStore implements MemoryStore {
     const wanted = new Set(turnIds);
     const where = scopeFilter(scope);
     const rows = await retry('finding pages of turns', () => this.pages.query().where(where).select(['id', 'turn_ids']).toArray());
-    return rows.filter((r) => (JSON.parse(String(r.turn_ids)) as string[]).some((t) => wanted.has(t))).map((r) => String(r.id));
+    return rows.filter((r) => turnIdsOf(r).some((t) => wanted.has(t))).map((r) => String(r.id));
   }
 
   async counts(): Promise<{ turns: number; pages: number }> {
@@ -916,7 +927,7 @@ async function* indexedPages(pages: Table): AsyncIterable<IndexedPage[]> {
     const rows = await retry('reading pages', () => pages.query().select(columns).offset(offset).limit(1000).toArray());
     yield rows.map((r) => ({
       id: String(r.id), userId: String(r.user_id), agentId: String(r.agent_id), sessionId: String(r.session_id),
-      turnIds: JSON.parse(String(r.turn_ids)) as string[], firstSeq: Number(r.first_seq), geometry: String(r.geometry), decodedText: String(r.decoded_text),
+      turnIds: turnIdsOf(r), firstSeq: Number(r.first_seq), geometry: String(r.geometry), decodedText: String(r.decoded_text),
     }));
   }
 }
