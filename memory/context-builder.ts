@@ -11,7 +11,6 @@
 import { z } from 'zod';
 import { resolveProfile } from '../src/codec/codec.js';
 import { OpticMemError, parseInput } from '../src/errors.js';
-import { readGeometry } from '../renderers/png.js';
 import type { VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
 import type { TextTokenizer } from '../src/tokens/text-tokenizer.js';
 import { contentKey, storedGlyphPx, type ConsumerImage } from './consumer-pages.js';
@@ -20,7 +19,7 @@ import { pickTurns, type PickedTurn } from './recalled-turns.js';
 import { pageFault, type SkippedPage } from './page-fault.js';
 import { imagesOf, pngGlyphPx } from './page-images.js';
 import { parseScope } from './scope.js';
-import type { MemoryStore, PageRow, Scope, TurnRow, TurnSearchHit } from './store/store.js';
+import type { PageRow, TurnRow, TurnSearchHit } from './store/store.js';
 import { searchTurns, turnsOfPages } from './turn-recall.js';
 
 export type { BuildContextOptions, BuiltContext, ContextMessage, ContextPage, ContextPart, ContextSource, ContextTurn } from './context-types.js';

@@ -26,6 +26,9 @@ export interface ProbeGroup {
   readonly members: number[];
 }
 
+/** Index in GLYPH_TIERS of the rare tier: thousands of glyphs, loaded only for a line the others cannot explain. */
+const RARE_TIER = GLYPH_TIERS.indexOf('rest');
+
 /** Columns of each glyph entered in the hash index. */
 const HASHED_COLUMNS = 4;
 
@@ -51,6 +54,11 @@ export class PhaseIndex {
   readonly narrow: number[] = [];
   /** Where each tier loaded so far starts in `all`: glyphs of earlier tiers are the commoner characters. */
   readonly tierStarts: number[] = [];
+
+  /** Where the rare tier starts in `all` (every glyph before it is common or CJK); `all.length` while it is not loaded. */
+  rareStart(): number {
+    return this.tierStarts[RARE_TIER] ?? this.all.length;
+  }
 
   /** The tier (0 = the common set) glyph `i` of `all` was loaded with. */
   tierOf(i: number): number {
@@ -175,6 +183,11 @@ export class GlyphIndex {
   ) {
     this.phases = [0, 1, 2, 3].map(() => new PhaseIndex(bandTop, bandBottom, fontSize));
     this.load('common');
+  }
+
+  /** Whether the rare tier is loaded. */
+  get rareLoaded(): boolean {
+    return this.loaded.has(GLYPH_TIERS[RARE_TIER]!);
   }
 
   /** Load the next tier; false when every tier is loaded. */

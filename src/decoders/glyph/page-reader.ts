@@ -12,7 +12,6 @@ import { blendGlyph, glyphCell, loadGlyphAtlas, type GlyphAtlas } from '../../..
 import { loadCanvas } from '../../internal/lazy.js';
 import { axisWeights, type AxisWeights, type GrayImage } from '../onnx/gray-image.js';
 import { GlyphIndex } from './glyph-index.js';
-import { GLYPH_TIERS } from './glyph-set.js';
 import { readLine, type LineReading } from './line-reader.js';
 import { readResampledLine, type ResampledLineReading, type Resampling } from './resampled-line-reader.js';
 import { drawnGeometry, type DrawnGeometry } from './resampled-geometry.js';
@@ -165,8 +164,7 @@ export class PageReader {
       const t = { ...task, excludeRare };
       return (tolerance === 0 ? readResampledLine({ ...t, signatures }) : undefined) ?? readResampledLine(t);
     };
-    const rareLoaded = () => index.phases[0]!.tierStarts.length > GLYPH_TIERS.indexOf('rest');
-    let reading = rareLoaded() ? attempt(true) : undefined;
+    let reading = index.rareLoaded ? attempt(true) : undefined;
     while (!reading) {
       reading = attempt(false);
       if (reading || first || !index.loadNext()) break;

@@ -16,11 +16,10 @@
  */
 import { blendGlyph, glyphCell, type GraySurface } from '../../../renderers/glyph-atlas.js';
 import { ResampledStrip, type StripPage } from './resampled-strip.js';
-import type { GlyphIndex, IndexedGlyph, PhaseIndex } from './glyph-index.js';
+import type { IndexedGlyph, PhaseIndex } from './glyph-index.js';
 import type { CenterSignatures } from './resampled-signatures.js';
 import { inkOrder, type AloneCell, type AloneGlyphs, type AloneImage, type StoredGroupsSource } from './resampled-glyphs.js';
 import type { LineReading, LineTask } from './line-reader.js';
-import { GLYPH_TIERS } from './glyph-set.js';
 
 /** How a drawn page became the stored one (`resize` to the content size, top left of the canvas), with the page's shared look-ups. */
 export interface Resampling extends StripPage {
@@ -53,18 +52,10 @@ const NONE: readonly number[] = [];
 const sources = new WeakMap<PhaseIndex, StoredGroupsSource>();
 
 /**
- * Glyphs of the tiers before `rest` are grouped by their resampled images (a few hundred narrow
- * ones); the `rest` tier (thousands of rare glyphs, loaded only for a line nothing else explains)
- * keeps the drawn-space probes, which cost nothing to set up.
+ * A phase's narrow glyphs before the rare tier, as AloneCell.groups takes them: a few hundred,
+ * grouped by their resampled images. The rare tier (thousands of glyphs, loaded only for a line
+ * nothing else explains) keeps the drawn-space probes, which cost nothing to set up.
  */
-const GROUPED_TIERS = GLYPH_TIERS.indexOf('rest');
-
-/** Glyphs of `index` in the grouped tiers: those before this index in `all`. */
-function groupedCount(index: PhaseIndex): number {
-  return index.tierStarts[GROUPED_TIERS] ?? index.all.length;
-}
-
-/** A phase's narrow glyphs of the grouped tiers, as AloneCell.groups takes them. */
 function groupsSource(index: PhaseIndex): StoredGroupsSource {
   let source = sources.get(index);
   if (!source) {
@@ -72,11 +63,11 @@ function groupsSource(index: PhaseIndex): StoredGroupsSource {
     let narrow: number[] = [];
     source = {
       get loaded() {
-        return groupedCount(index);
+        return index.rareStart();
       },
       indices: () => {
-        if (cut !== groupedCount(index)) {
-          cut = groupedCount(index);
+        if (cut !== index.rareStart()) {
+          cut = index.rareStart();
           narrow = index.narrow.filter((i) => i < cut);
         }
         return narrow;
@@ -190,8 +181,8 @@ class ResampledSearch {
         }
       }
       // Where the grouped tiers were tried above, the probes serve the rest tier's narrow glyphs only (when loaded and wanted).
-      const cutoff = t.excludeRare ? groupedCount(phaseIndex) : all.length;
-      const skipBelow = stored ? groupedCount(phaseIndex) : 0;
+      const cutoff = t.excludeRare ? phaseIndex.rareStart() : all.length;
+      const skipBelow = stored ? phaseIndex.rareStart() : 0;
       const rest = skipBelow < cutoff ? probeGroups : [];
       const probed = stored ? (shortlist ? rest : [...rest, ...wideGroups]) : shortlist ? probeGroups : [...probeGroups, ...wideGroups];
       for (const group of probed) {

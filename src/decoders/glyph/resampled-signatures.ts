@@ -56,16 +56,17 @@ export class CenterSignatures {
     const pixels = table.spot.map(([o, c]) => [o + row, c + col] as const);
     if (pixels.some(([o, c]) => o < 0 || c < 0 || o >= this.v.first.length || c >= this.h.first.length)) return undefined;
     // Glyphs loaded since the table was made (a later tier) are added to it.
-    for (let i = table.done; i < glyphs.length; i++) {
-      const g = glyphs[i]!;
-      if (g.advance < em * 0.9) continue;
-      const m = g.mask;
-      const left = whole + m.left;
-      const top = baseline + m.top;
-      const k = keyOf(this.values(m, left, top, pixels));
-      const list = table.byKey.get(k);
-      if (list) list.push(i);
-      else table.byKey.set(k, [i]);
+    if (table.done < glyphs.length) {
+      const region = this.tapRegion(pixels);
+      for (let i = table.done; i < glyphs.length; i++) {
+        const g = glyphs[i]!;
+        if (g.advance < em * 0.9) continue;
+        const m = g.mask;
+        const k = keyOf(this.values(m, whole + m.left, baseline + m.top, pixels, region));
+        const list = table.byKey.get(k);
+        if (list) list.push(i);
+        else table.byKey.set(k, [i]);
+      }
     }
     table.done = glyphs.length;
     return table.byKey.get(keyOf(pixels.map(([o, c]) => page.data[o * page.width + c]!))) ?? [];
@@ -100,15 +101,22 @@ export class CenterSignatures {
     return undefined;
   }
 
-  /** Stored pixels `pixels` (row, column) of mask `m` alone, its left column at drawn `left` and top row at `top`. */
-  private values(m: GlyphMask, left: number, top: number, pixels: readonly (readonly [number, number])[]): number[] {
+  /** The drawn pixels [x0, x1) x [y0, y1) the taps of `pixels` (row, column) read: the same for every glyph. */
+  private tapRegion(pixels: SignatureSpot): [number, number, number, number] {
     const { h, v } = this;
     let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
     for (const [o, c] of pixels) {
-      [x0, x1] = [Math.min(x0, tapRange(h, c, c + 1)[0]), Math.max(x1, tapRange(h, c, c + 1)[1])];
-      [y0, y1] = [Math.min(y0, tapRange(v, o, o + 1)[0]), Math.max(y1, tapRange(v, o, o + 1)[1])];
+      const [a, b] = tapRange(h, c, c + 1);
+      const [r, s] = tapRange(v, o, o + 1);
+      [x0, x1, y0, y1] = [Math.min(x0, a), Math.max(x1, b), Math.min(y0, r), Math.max(y1, s)];
     }
-    const paper = paperUnder(m, left, top, x0, x1, y0, y1);
+    return [x0, x1, y0, y1];
+  }
+
+  /** Stored pixels `pixels` (row, column) of mask `m` alone, its left column at drawn `left` and top row at `top`; `region` their tapRegion. */
+  private values(m: GlyphMask, left: number, top: number, pixels: SignatureSpot, region: readonly [number, number, number, number]): number[] {
+    const { h, v } = this;
+    const paper = paperUnder(m, left, top, ...region);
     const sums = this.sums.length >= paper.height ? this.sums : (this.sums = new Float64Array(paper.height));
     return pixels.map(([o, c]) => {
       // Only the rows the vertical taps of `o` read.
