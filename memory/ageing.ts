@@ -148,8 +148,13 @@ const validPositive = (v: number) => Number.isFinite(v) && v > 0;
 
 export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Promise<AgeResult> {
   const now = resolveNow(options.now, ctx.clock);
-  const last = Number((await ctx.store.getMeta(LAST_AGED_KEY)) ?? '0');
-  if (now < last) {
+  // The last ageing of the whole store, or of this scope. An explicit 'now' before it is a
+  // mistaken clock and refused; the memory's own clock may fall just behind another process
+  // that aged a moment later, which is harmless (ageing only moves pages down) and not refused.
+  const markerKey = options.scope ? `${LAST_AGED_KEY}:${scopeKey(options.scope)}` : LAST_AGED_KEY;
+  const markers = [LAST_AGED_KEY, ...(options.scope ? [markerKey] : [])];
+  const last = Math.max(0, ...(await Promise.all(markers.map(async (k) => Number((await ctx.store.getMeta(k)) ?? '0') || 0))));
+  if (now < last && options.now !== undefined) {
     throw new InvalidInputError('now', `'now' (${new Date(now).toISOString()}) is before the last ageing (${new Date(last).toISOString()}). Memories cannot be aged backwards; pass a later time.`);
   }
   const strategy = options.strategy ?? 'downsample';
@@ -264,7 +269,9 @@ export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Pr
     if (history.length) await ctx.store.addMoves?.(history);
   }
   for (const { page, update } of repairs.values()) await ctx.store.updatePage(exactOf(page), page.id, { ...update, updatedAt: now });
-  await ctx.store.setMeta(LAST_AGED_KEY, String(now));
+  // Never moved back: a concurrent ageing may have recorded a later time meanwhile.
+  const latest = Number((await ctx.store.getMeta(markerKey)) ?? '0') || 0;
+  if (now > latest) await ctx.store.setMeta(markerKey, String(now));
   return { now, examined, pinned, unchanged, cannotShrink, moved, dropped, repaired, skipped };
 }
 

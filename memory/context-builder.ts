@@ -19,7 +19,10 @@ import { pickTurns, type PickedTurn } from './recalled-turns.js';
 import { pageFault, type SkippedPage } from './page-fault.js';
 import { imagesOf, pngGlyphPx } from './page-images.js';
 import { parseScope } from './scope.js';
-import type { PageRow, TurnRow, TurnSearchHit } from './store/store.js';
+import type { PageRow, PageTurnRow, TurnRow } from './store/store.js';
+import { HOT_PAGE, smoothTurnScores, type RankedTurn } from './turn-ranking.js';
+import { searchHotTurns } from './hot-turn-search.js';
+import { labelFor } from '../renderers/text-layout.js';
 import { searchTurns, turnsOfPages } from './turn-recall.js';
 
 export type { BuildContextOptions, BuiltContext, ContextMessage, ContextPage, ContextPart, ContextSource, ContextTurn } from './context-types.js';
@@ -104,13 +107,20 @@ export async function buildContextMessages(source: ContextSource, options: Build
   const query = o.query?.trim() ? o.query : undefined;
 
   const pageHits = query ? (await store.search(scope, { text: query, k: o.k ?? 5 })).map((h) => h.page.id) : [];
-  const turnHits: TurnSearchHit[] = query ? await searchTurns(store, scope, query, TURN_CANDIDATES) : [];
+  const turnHits: RankedTurn[] = query ? await searchTurns(store, scope, query, TURN_CANDIDATES) : [];
   // A page is recalled when the page search finds it or it holds a recalled turn.
   const recalledIds = [...new Set([...pageHits, ...turnHits.map((h) => h.turn.pageId)])];
   // Pages are chosen from their metadata; image bytes are read for the chosen ones only.
   const pages: Listed[] = await store.listPages(scope, { withPng: false });
   const byId = new Map(pages.map((p) => [p.id, p]));
   const hot = await store.listTurns(scope);
+  const turnEstimate = (t: TurnRow) => t.textTokens + MESSAGE_OVERHEAD_TOKENS + (t.name ? tokenizer.count(t.name) : 0);
+  // Hot turns older than the recent turns this budget surely keeps are searched as well, and
+  // ranked with the turns of pages (hot-turn-search.ts).
+  const surelyRecent = recentFrom(hot, limit - Math.floor(limit * RECALL_SHARE), turnEstimate);
+  const hotRows = hot.slice(0, surelyRecent).map(hotRow);
+  const hotHits = query ? searchHotTurns(hotRows.map((r) => r.text), query) : [];
+  const rankedTurns = [...turnHits, ...smoothTurnScores(hotHits.map((h) => ({ turn: hotRows[h.index]!, score: h.score })), hotRows)].sort((a, b) => b.score - a.score || a.turn.seq - b.turn.seq);
 
   // A page that cannot be read is left out, named in `skippedPages`, and the rest is served.
   const skippedPages: SkippedPage[] = [];
@@ -167,7 +177,6 @@ export async function buildContextMessages(source: ContextSource, options: Build
 
   const wrapperCost = MESSAGE_OVERHEAD_TOKENS + tokenizer.count(vision ? PAGES_PREAMBLE : TEXT_PREAMBLE);
   const turnsWrapperCost = MESSAGE_OVERHEAD_TOKENS + tokenizer.count(TURNS_PREAMBLE);
-  const turnEstimate = (t: TurnRow) => t.textTokens + MESSAGE_OVERHEAD_TOKENS + (t.name ? tokenizer.count(t.name) : 0);
   const chosen = new Map<string, Listed>();
   let budget = limit;
   const take = async (page: Listed, room: number): Promise<number> => {
@@ -189,7 +198,7 @@ export async function buildContextMessages(source: ContextSource, options: Build
     const form = page ? await formOf(page) : undefined;
     if (page && form?.stored && page.textTokens / form.tokens >= WHOLE_PAGE_MIN_RATIO) recallRoom -= await take(page, recallRoom);
   }
-  const picked = await pickTurns(source, scope, turnHits, chosen, o.neighbours ?? 0);
+  const picked = await pickTurns(source, scope, rankedTurns, chosen, o.neighbours ?? 0, hotRows);
   const keptHits: PickedTurn[] = [];
   let turnImages: readonly ConsumerImage[] | undefined;
   /** Turns given as text beside the drawn ones, in the room the drawing leaves. */
@@ -264,10 +273,12 @@ export async function buildContextMessages(source: ContextSource, options: Build
   await chooseTurns(Math.min(recallRoom, budget) - turnsWrapperCost);
   budget -= turnsCostNow();
   // 2. Recent turns, newest first.
+  // The recent turns stop at a hot turn already given among the recalled ones (no turn twice).
+  const recalledHot = new Set([...keptHits, ...extraText].filter((t) => t.pageId === HOT_PAGE).map((t) => t.turnId));
   let keptFrom = hot.length;
   for (let i = hot.length - 1; i >= 0; i--) {
     const cost = turnEstimate(hot[i]!);
-    if (cost > budget) break;
+    if (cost > budget || recalledHot.has(hot[i]!.id)) break;
     budget -= cost;
     keptFrom = i;
   }
@@ -379,6 +390,25 @@ export async function buildContextMessages(source: ContextSource, options: Build
 }
 
 const sumTokens = (turns: readonly { tokens: number }[]) => turns.reduce((a, t) => a + t.tokens, 0);
+
+/** Index of the oldest of the newest turns that fit `budget` (turns.length when none fits). */
+function recentFrom(turns: readonly TurnRow[], budget: number, cost: (t: TurnRow) => number): number {
+  let from = turns.length;
+  for (let i = turns.length - 1; i >= 0 && cost(turns[i]!) <= budget; i--) {
+    budget -= cost(turns[i]!);
+    from = i;
+  }
+  return from;
+}
+
+/** A hot turn in the form of a page's turn row, labelled as a page labels it. */
+function hotRow(t: TurnRow, index: number): PageTurnRow {
+  const label = labelFor({ role: t.role, content: t.content, ...(t.name ? { label: `${t.name}:` } : {}) });
+  return {
+    id: `hot:${t.id}`, userId: t.userId, agentId: t.agentId, sessionId: t.sessionId, pageId: HOT_PAGE, turnId: t.id, turn: index, seq: t.seq,
+    text: label ? `${label} ${t.content}` : t.content,
+  };
+}
 
 function imageUrl(img: ConsumerImage, urlTokens: Map<string, number>): string {
   const url = dataUrl(img.png);

@@ -47,6 +47,7 @@ export interface ContextPage {
 
 /** A turn recalled for the query, from the turn-level index of a page. */
 export interface ContextTurn {
+  /** The page the turn was read from; '' for a turn still held as text (hot) but older than the recent turns given. */
   readonly pageId: string;
   readonly turnId: string;
   readonly score: number;

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseInput } from '../src/errors.js';
 import { pageTurnRows } from './store/page-turns.js';
 import type { MemoryStore, PageTurnRow, Scope, TurnSearchHit } from './store/store.js';
+import { smoothTurnScores, type RankedTurn } from './turn-ranking.js';
 
 export interface RecallTurnsOptions {
   readonly scope: Scope;
@@ -18,7 +19,7 @@ export interface RecallTurnsOptions {
   readonly rehearse?: boolean;
 }
 
-/** A turn of a page that matches the query. */
+/** A turn of a page recalled for a query: one that matches it, or one beside strong matches (`matched` false). */
 export interface TurnHit {
   readonly pageId: string;
   /** The source turn's id ('' when the page's text could not be cut into turns and `text` is the whole page). */
@@ -28,6 +29,8 @@ export interface TurnHit {
   /** The turn's decoded text, with its speaker label when the turn starts on the page. */
   readonly text: string;
   readonly score: number;
+  /** Whether the turn itself holds the query's words; false for a turn ranked for the matches beside it. */
+  readonly matched: boolean;
   /** Orders turns across pages (the page's firstSeq plus the turn's position). */
   readonly seq: number;
   /** Up to `neighbours` turns before and after it on the same page, in order. */
@@ -44,11 +47,26 @@ export const RecallTurnsSchema = z
   })
   .strict();
 
-/** Pages searched per turn wanted when a store has no turn-level index. */
-const PAGES_PER_TURN_FALLBACK = 1;
+/** Pages searched per candidate turn when a store has no turn-level index (one page per turn wanted, as candidates are four per turn). */
+const PAGES_PER_TURN_FALLBACK = 0.25;
 
-/** Turns matching `query` in `scope`, best first. */
-export async function searchTurns(store: MemoryStore, scope: Scope, query: string, k: number): Promise<TurnSearchHit[]> {
+/** Full-text hits fetched per turn wanted, so that smoothing can lift a turn beside several weaker hits. */
+const CANDIDATES_PER_TURN = 4;
+const MIN_CANDIDATES = 40;
+
+/**
+ * Turns matching `query` in `scope`, best first: full-text hits re-ranked with their neighbours
+ * on the page (see turn-ranking.ts); `matched` tells a turn the search found from one ranked for
+ * the turns beside it.
+ */
+export async function searchTurns(store: MemoryStore, scope: Scope, query: string, k: number): Promise<RankedTurn[]> {
+  const hits = await fullTextTurns(store, scope, query, Math.max(k * CANDIDATES_PER_TURN, MIN_CANDIDATES));
+  if (hits.length === 0) return [];
+  const rows = await turnsOfPages(store, scope, [...new Set(hits.map((h) => h.turn.pageId))]);
+  return smoothTurnScores(hits, rows).slice(0, k);
+}
+
+async function fullTextTurns(store: MemoryStore, scope: Scope, query: string, k: number): Promise<TurnSearchHit[]> {
   if (store.searchTurns) return store.searchTurns(scope, { text: query, k });
   // Without the index: the best pages, cut into turns, and the turns ranked by their pages' rank.
   const hits = await store.search(scope, { text: query, k: Math.max(1, Math.ceil(k * PAGES_PER_TURN_FALLBACK)) });
@@ -84,15 +102,16 @@ export async function neighboursOf(store: MemoryStore, scope: Scope, turns: read
 }
 
 /** The hits with their neighbours on the page. */
-export async function withNeighbours(store: MemoryStore, scope: Scope, hits: readonly TurnSearchHit[], neighbours: number): Promise<TurnHit[]> {
+export async function withNeighbours(store: MemoryStore, scope: Scope, hits: readonly RankedTurn[], neighbours: number): Promise<TurnHit[]> {
   const around = await neighboursOf(store, scope, hits.map((h) => h.turn), neighbours);
   const brief = (r: PageTurnRow) => ({ turnId: r.turnId, text: r.text });
-  return hits.map(({ turn, score }, i) => ({
+  return hits.map(({ turn, score, matched }, i) => ({
     pageId: turn.pageId,
     turnId: turn.turnId,
     turn: turn.turn,
     text: turn.text,
     score,
+    matched,
     seq: turn.seq,
     before: around[i]!.before.map(brief),
     after: around[i]!.after.map(brief),

@@ -232,6 +232,24 @@ describe('ageing a real store', () => {
     expect((err as Error).message).toMatch(/before the last ageing/);
   });
 
+  it('keeps the last ageing per scope, and a clock behind another process is not refused', async () => {
+    const HOUR = DAY_MS / 24;
+    await onePage('scope-a');
+    await onePage('scope-b');
+    // Scope A aged to a later time first does not stop scope B from being aged to an earlier one.
+    await memory.age({ scope: { userId: 'scope-a' }, now: clock + 3 * HOUR });
+    expect((await memory.age({ scope: { userId: 'scope-b' }, now: clock + 2 * HOUR })).examined).toBe(1);
+    // Within one scope an explicit time before its last ageing is still refused...
+    expect((await inputError(memory.age({ scope: { userId: 'scope-a' }, now: clock + 2 * HOUR }))).message).toMatch(/before the last ageing/);
+    // ...and so is one before the last ageing of the whole store.
+    await memory.age({ now: clock + 5 * HOUR });
+    expect((await inputError(memory.age({ scope: { userId: 'scope-b' }, now: clock + 4 * HOUR }))).message).toMatch(/before the last ageing/);
+    // The memory's own clock may lag one that aged a moment later elsewhere: ageing goes ahead and the record stays.
+    clock += 4 * HOUR;
+    expect((await memory.age()).examined).toBe(2);
+    expect(Number(await memory.store.getMeta('last_aged_at'))).toBe(clock + HOUR);
+  });
+
   it('refuses a now before a page was said, changing nothing', async () => {
     const page = await onePage('early');
     const err = await inputError(memory.age({ now: clock - DAY_MS }));

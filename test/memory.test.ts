@@ -102,11 +102,16 @@ describe('Memory on a real LanceDB folder', () => {
     const hotTokensNow = (await memory.list(scope)).turns.reduce((a, t) => a + t.textTokens, 0);
     const budgetTokens = Math.max(200, hotTokensNow + 50);
     const tight = await memory.buildContext({ scope, budgetTokens, consumer: 'deepseek-ocr:small', query: word, k: 1 });
-    // the matching turns come from the turn index (each one says the word), or their page is
-    // there whole (marked recalled, holding a turn that says it).
+    // the matching turns come from the turn index (each one says the word; the turns beside
+    // them, such as the reply, are marked as neighbours), or their page is there whole (marked
+    // recalled, holding a turn that says it).
     const recalledPages = tight.pages.filter((p) => p.recalled);
     expect(tight.recalledTurns.length + recalledPages.length).toBeGreaterThan(0);
-    for (const t of tight.recalledTurns) expect(trip[ids.indexOf(t.turnId)]!.content).toContain(word);
+    for (const t of tight.recalledTurns.filter((x) => !x.neighbour)) expect(trip[ids.indexOf(t.turnId)]!.content).toContain(word);
+    for (const t of tight.recalledTurns.filter((x) => x.neighbour)) {
+      const at = ids.indexOf(t.turnId);
+      expect([trip[at - 1]?.content, trip[at + 1]?.content].some((c) => c?.includes(word))).toBe(true);
+    }
     const listed = (await memory.list(scope)).pages;
     for (const p of recalledPages) expect(listed.find((x) => x.id === p.id)!.turnIds.some((id) => trip[ids.indexOf(id)]?.content.includes(word))).toBe(true);
     expect(tight.recalledTurnTokens.used).toBeLessThanOrEqual(budgetTokens * 0.7);

@@ -2,13 +2,15 @@
  * The reliability campaigns' quick variants (the full ones: `npm run eval:reliability`): a few
  * SIGKILLs aimed at writing phases, each resumed and audited; a few hundred
  * generated API calls; a few hundred calls over scopes with hostile ids; one store damaged each
- * way. Each must find nothing.
+ * way; one run of four processes adding, compacting, recalling and ageing at once, in one scope
+ * and in four. Each must find nothing.
  */
 import { describe, expect, it } from 'vitest';
 import { fuzzCampaign, isolationCampaign } from '../eval/reliability/campaigns.js';
 import { crashCampaign, TARGETS } from '../eval/reliability/crash.js';
 import { cliFuzzCampaign } from '../eval/reliability/cli-fuzz.js';
 import { corruptionCampaign, DAMAGE_KINDS } from '../eval/reliability/corruption.js';
+import { concurrencyCampaign, MODES } from '../eval/reliability/concurrency.js';
 
 describe('reliability campaigns, quick', () => {
   it('SIGKILL inside writing phases of compress, background compaction, ageing and import, then the same work again: nothing lost or doubled, the store checks clean', async () => {
@@ -54,4 +56,14 @@ describe('reliability campaigns, quick', () => {
     const r = await isolationCampaign({ calls: 200, seed: 13 });
     expect(r.leaks).toBe(0);
   }, 180_000);
+
+  it('four processes adding, compacting, recalling and ageing one store at once lose, double and misplace nothing', async () => {
+    const rows = await concurrencyCampaign({ runs: 1, messages: 16 });
+    expect(rows.map((r) => r.mode)).toEqual([...MODES]);
+    for (const r of rows) {
+      expect(r.examples, r.mode).toEqual([]);
+      expect(r, r.mode).toMatchObject({ runs: 1, messages: 64, lost: 0, duplicated: 0, misplaced: 0, checkProblems: 0, errors: 0, crashedWorkers: 0 });
+      expect(r.pages, r.mode).toBeGreaterThan(0);
+    }
+  }, 240_000);
 });

@@ -1,6 +1,7 @@
 /**
- * `npm run eval:context [-- --quick] [--out DIR]`: the context benchmark (see
- * context-benchmark.ts). Prints its tables and writes context.md, context.json and a chart.
+ * `npm run eval:context [-- --quick] [--consumers text,gpt-4o] [--out DIR]`: the context benchmark
+ * (see context-benchmark.ts). Prints its tables and writes context.md, context.json and a chart.
+ * `--consumers` keeps only those consumers' rows (and floor checks), for a quicker look.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -16,9 +17,11 @@ import {
   sourceConversations, sourcesAvailable, tempStore, turnBaseline, type ContextSample, type Ingested, type Origins, type RecallSample,
 } from './context-benchmark.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' } }, strict: true });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, consumers: { type: 'string' } }, strict: true });
 const quick = values.quick === true;
 const outDir = values.out ?? 'eval/results';
+const only = values.consumers ? new Set(values.consumers.split(',').map((c) => c.trim())) : undefined;
+const wanted = (consumer: string) => !only || only.has(consumer);
 /** Pages a source must give the floor check, and the hot tier that lets short conversations be paged. */
 const FLOOR_PAGES = quick ? 4 : 10;
 const FLOOR_HOT_BUDGET = 200;
@@ -52,7 +55,7 @@ for (const profile of PAGE_PROFILES) {
     }
     for (const ing of ingested) {
       const questions = questionsOf(ing.conv).slice(0, quick ? 15 : undefined);
-      for (const consumer of CONSUMERS[profile]) {
+      for (const consumer of CONSUMERS[profile].filter(wanted)) {
         for (const [i, q] of questions.entries()) {
           progress(`${profile} ${ing.conv.id} ${consumer}: question ${i + 1}/${questions.length}, ${((Date.now() - started) / 60000).toFixed(1)} min`);
           samples.push(await contextSample(memory, profile, consumer, ing, q, origins));
@@ -93,7 +96,7 @@ for (const profile of PAGE_PROFILES) {
 // Floors on every source: each consumer's context over Base pages of the source.
 interface FloorRow { source: string; pages: number; consumer: string; contexts: number; images: number; below: number; minGlyph: number | undefined; ratio: number | undefined }
 const floorRows: FloorRow[] = [];
-for (const source of sourcesAvailable()) {
+for (const source of FLOOR_CONSUMERS.some(wanted) ? sourcesAvailable() : []) {
   const store = await tempStore();
   // A small hot tier, so short conversations (OASST threads, KdConv dialogues) are paged too.
   const memory = await Memory.open({ path: store.path, autoCompact: false, tiers: { hotBudgetTokens: FLOOR_HOT_BUDGET } });
@@ -107,7 +110,7 @@ for (const source of sourcesAvailable()) {
       ingested.push(await ingest(memory, conv, origins, 'floors'));
       pages = (await memory.list({ userId: 'floors', sessionId: '*' })).pages.length;
     }
-    for (const consumer of FLOOR_CONSUMERS) {
+    for (const consumer of FLOOR_CONSUMERS.filter(wanted)) {
       const row: FloorRow = { source, pages, consumer, contexts: 0, images: 0, below: 0, minGlyph: undefined, ratio: undefined };
       let text = 0;
       let tokens = 0;
@@ -142,7 +145,7 @@ process.stderr.write('\r\x1b[2K');
 
 // ---------------------------------------------------------------- tables
 const contextRows = PAGE_PROFILES.flatMap((profile) =>
-  CONSUMERS[profile].map((consumer) => {
+  CONSUMERS[profile].filter(wanted).map((consumer) => {
     const list = samples.filter((s) => s.profile === profile && s.consumer === consumer);
     const n = list.length;
     const share = list.filter((s) => s.evidenceInContext).length / Math.max(1, n);

@@ -264,17 +264,6 @@ class LineSearch {
     return true;
   }
 
-  /** Columns from..to are nowhere darker than the page (later glyphs only add ink). */
-  private notDarker(from: number, to: number): boolean {
-    const { w, h, comp, target } = this;
-    const tol = this.t.tolerance;
-    for (let y = 0; y < h; y++) {
-      const row = y * w;
-      for (let x = from; x < to; x++) if (comp[row + x]! - target[row + x]! < -tol) return false;
-    }
-    return true;
-  }
-
   /**
    * Copy columns from..to of rows y0..y1 (what painting a glyph changes) into the buffer of the
    * current search depth, reused: a line's search tries thousands of glyphs.
