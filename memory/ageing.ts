@@ -166,13 +166,15 @@ export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Pr
   // Pass 1, metadata only: check every page's times, then decide. Nothing is written until the
   // whole store has been checked, so a bad `now` changes nothing.
   const plans: Plan[] = [];
+  const damaged: { pageId: string; error: OpticMemError }[] = [];
   const repairs = new Map<string, { page: Meta; update: PageUpdate }>();
   let examined = 0;
   let pinned = 0;
   let unchanged = 0;
   let cannotShrink = 0;
   for (const scope of scopes) {
-    const all = await ctx.store.listPages(scope, { withPng: false });
+    // A page whose row is damaged is left as it is and reported in `skipped`.
+    const all = await ctx.store.listPages(scope, { withPng: false, onDamaged: (pageId, error) => damaged.some((d) => d.pageId === pageId) || damaged.push({ pageId, error }) });
     const pages = options.scope ? all : all.filter((p) => p.userId === (scope.userId ?? '') && p.agentId === (scope.agentId ?? '') && p.sessionId === (scope.sessionId ?? ''));
     for (const stored of pages) {
       examined++;
@@ -222,7 +224,7 @@ export async function agePages(ctx: AgeingContext, options: AgeOptions = {}): Pr
   // whose page a rerun deletes without writing a second one), then the moves.
   const moved: PageMove[] = [];
   const dropped: AgeResult['dropped'][number][] = [];
-  const skipped: { pageId: string; error: OpticMemError }[] = [];
+  const skipped: { pageId: string; error: OpticMemError }[] = [...damaged];
   const groups = new Map<string, Plan[]>();
   for (const p of plans) groups.set(scopeKey(exactOf(p.page)), [...(groups.get(scopeKey(exactOf(p.page))) ?? []), p]);
   for (const group of groups.values()) {

@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { resolveProfile } from '../src/codec/codec.js';
-import { OpticMemError, parseInput } from '../src/errors.js';
+import { OpticMemError, parseInput, UnknownProfileError } from '../src/errors.js';
 import type { VisionTokenProfile } from '../src/tokens/vision-token-profile.js';
 import type { TextTokenizer } from '../src/tokens/text-tokenizer.js';
 import { contentKey, storedGlyphPx, type ConsumerImage } from './consumer-pages.js';
@@ -19,10 +19,9 @@ import { pickTurns, type PickedTurn } from './recalled-turns.js';
 import { pageFault, type SkippedPage } from './page-fault.js';
 import { imagesOf, pngGlyphPx } from './page-images.js';
 import { parseScope } from './scope.js';
-import type { PageRow, PageTurnRow, TurnRow } from './store/store.js';
+import type { PageRow, TurnRow } from './store/store.js';
 import { HOT_PAGE, smoothTurnScores, type RankedTurn } from './turn-ranking.js';
-import { searchHotTurns } from './hot-turn-search.js';
-import { labelFor } from '../renderers/text-layout.js';
+import { hotRow, recentFrom, searchHotTurns } from './hot-turn-search.js';
 import { searchTurns, turnsOfPages } from './turn-recall.js';
 
 export type { BuildContextOptions, BuiltContext, ContextMessage, ContextPage, ContextPart, ContextSource, ContextTurn } from './context-types.js';
@@ -100,27 +99,11 @@ const dataUrl = (png: Uint8Array) => `data:image/png;base64,${Buffer.from(png).t
 export async function buildContextMessages(source: ContextSource, options: BuildContextOptions): Promise<BuiltContext> {
   const o = parseInput(OptionsSchema, options, 'options');
   const scope = parseScope(o.scope, 'options.scope');
-  const vision: VisionTokenProfile | undefined = o.consumer === undefined || o.consumer === 'text' ? undefined : resolveProfile(o.consumer);
+  const vision: VisionTokenProfile | undefined = o.consumer === undefined || o.consumer === 'text' ? undefined : consumerProfile(o.consumer);
   const legibility = vision ? source.legibilityOf(vision) : undefined;
   const { tokenizer, store } = source;
   const limit = o.budgetTokens;
   const query = o.query?.trim() ? o.query : undefined;
-
-  const pageHits = query ? (await store.search(scope, { text: query, k: o.k ?? 5 })).map((h) => h.page.id) : [];
-  const turnHits: RankedTurn[] = query ? await searchTurns(store, scope, query, TURN_CANDIDATES) : [];
-  // A page is recalled when the page search finds it or it holds a recalled turn.
-  const recalledIds = [...new Set([...pageHits, ...turnHits.map((h) => h.turn.pageId)])];
-  // Pages are chosen from their metadata; image bytes are read for the chosen ones only.
-  const pages: Listed[] = await store.listPages(scope, { withPng: false });
-  const byId = new Map(pages.map((p) => [p.id, p]));
-  const hot = await store.listTurns(scope);
-  const turnEstimate = (t: TurnRow) => t.textTokens + MESSAGE_OVERHEAD_TOKENS + (t.name ? tokenizer.count(t.name) : 0);
-  // Hot turns older than the recent turns this budget surely keeps are searched as well, and
-  // ranked with the turns of pages (hot-turn-search.ts).
-  const surelyRecent = recentFrom(hot, limit - Math.floor(limit * RECALL_SHARE), turnEstimate);
-  const hotRows = hot.slice(0, surelyRecent).map(hotRow);
-  const hotHits = query ? searchHotTurns(hotRows.map((r) => r.text), query) : [];
-  const rankedTurns = [...turnHits, ...smoothTurnScores(hotHits.map((h) => ({ turn: hotRows[h.index]!, score: h.score })), hotRows)].sort((a, b) => b.score - a.score || a.turn.seq - b.turn.seq);
 
   // A page that cannot be read is left out, named in `skippedPages`, and the rest is served.
   const skippedPages: SkippedPage[] = [];
@@ -129,6 +112,23 @@ export async function buildContextMessages(source: ContextSource, options: Build
     skippedPages.push({ pageId, error });
     o.onSkippedPage?.({ pageId, error });
   };
+  const pageHits = query ? (await store.search(scope, { text: query, k: o.k ?? 5, onDamaged: skip })).map((h) => h.page.id) : [];
+  const turnHits: RankedTurn[] = query ? await searchTurns(store, scope, query, TURN_CANDIDATES) : [];
+  // A page is recalled when the page search finds it or it holds a recalled turn.
+  const recalledIds = [...new Set([...pageHits, ...turnHits.map((h) => h.turn.pageId)])];
+  // Pages are chosen from their metadata; image bytes are read for the chosen ones only.
+  const pages: Listed[] = await store.listPages(scope, { withPng: false, onDamaged: skip });
+  const byId = new Map(pages.map((p) => [p.id, p]));
+  const hot = await store.listTurns(scope);
+  const turnEstimate = (t: TurnRow) => t.textTokens + MESSAGE_OVERHEAD_TOKENS + (t.name ? tokenizer.count(t.name) : 0);
+  // Hot turns older than the recent turns this budget surely keeps are searched as well, and
+  // ranked with the turns of pages (hot-turn-search.ts).
+  const surelyRecent = recentFrom(hot, limit - Math.floor(limit * RECALL_SHARE), turnEstimate);
+  const hotRows = hot.slice(0, surelyRecent).map(hotRow);
+  const hotHits = query ? searchHotTurns(hotRows.map((r) => r.text), query) : [];
+  // Turns of pages left out (deleted meanwhile, or damaged and skipped) are left out too.
+  const rankedTurns = [...turnHits.filter((h) => byId.has(h.turn.pageId)), ...smoothTurnScores(hotHits.map((h) => ({ turn: hotRows[h.index]!, score: h.score })), hotRows)].sort((a, b) => b.score - a.score || a.turn.seq - b.turn.seq);
+
   const texts = new Map<string, string | undefined>();
   const textOf = async (p: Listed): Promise<string | undefined> => {
     if (!texts.has(p.id)) {
@@ -191,9 +191,11 @@ export async function buildContextMessages(source: ContextSource, options: Build
   };
 
   // 1. What the query recalls, on at most RECALL_SHARE of the budget: whole pages where the
-  // consumer reads the stored page (cheap: DeepSeek-OCR at 10x), then matching turns.
+  // consumer reads the stored page (cheap: DeepSeek-OCR at 10x) — the pages the page search
+  // found, then the pages of the best-ranked turns — then matching turns.
   let recallRoom = Math.floor(limit * RECALL_SHARE);
-  for (const id of vision ? pageHits : []) {
+  const wholeCandidates = vision ? [...new Set([...pageHits, ...rankedTurns.filter((t) => t.matched && t.turn.pageId !== HOT_PAGE).map((t) => t.turn.pageId)])] : [];
+  for (const id of wholeCandidates) {
     const page = byId.get(id);
     const form = page ? await formOf(page) : undefined;
     if (page && form?.stored && page.textTokens / form.tokens >= WHOLE_PAGE_MIN_RATIO) recallRoom -= await take(page, recallRoom);
@@ -391,24 +393,16 @@ export async function buildContextMessages(source: ContextSource, options: Build
 
 const sumTokens = (turns: readonly { tokens: number }[]) => turns.reduce((a, t) => a + t.tokens, 0);
 
-/** Index of the oldest of the newest turns that fit `budget` (turns.length when none fits). */
-function recentFrom(turns: readonly TurnRow[], budget: number, cost: (t: TurnRow) => number): number {
-  let from = turns.length;
-  for (let i = turns.length - 1; i >= 0 && cost(turns[i]!) <= budget; i--) {
-    budget -= cost(turns[i]!);
-    from = i;
+/** The consumer's profile; an unknown name is refused naming 'consumer'. */
+function consumerProfile(consumer: string | VisionTokenProfile): VisionTokenProfile {
+  try {
+    return resolveProfile(consumer);
+  } catch (error) {
+    if (UnknownProfileError.isInstance(error)) throw new UnknownProfileError(error.profileName, error.known, 'consumer');
+    throw error;
   }
-  return from;
 }
 
-/** A hot turn in the form of a page's turn row, labelled as a page labels it. */
-function hotRow(t: TurnRow, index: number): PageTurnRow {
-  const label = labelFor({ role: t.role, content: t.content, ...(t.name ? { label: `${t.name}:` } : {}) });
-  return {
-    id: `hot:${t.id}`, userId: t.userId, agentId: t.agentId, sessionId: t.sessionId, pageId: HOT_PAGE, turnId: t.id, turn: index, seq: t.seq,
-    text: label ? `${label} ${t.content}` : t.content,
-  };
-}
 
 function imageUrl(img: ConsumerImage, urlTokens: Map<string, number>): string {
   const url = dataUrl(img.png);

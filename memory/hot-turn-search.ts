@@ -11,6 +11,9 @@
  * kind, not the same scale; merged by score they rank a little low, never ahead by construction.
  */
 import { stemmer } from 'stemmer';
+import { labelFor } from '../renderers/text-layout.js';
+import type { PageTurnRow, TurnRow } from './store/store.js';
+import { HOT_PAGE } from './turn-ranking.js';
 import { searchableText } from './store/search-text.js';
 
 const K1 = 1.2;
@@ -54,4 +57,23 @@ export function searchHotTurns(texts: readonly string[], query: string): HotTurn
     if (score > 0) hits.push({ index, score });
   });
   return hits.sort((a, b) => b.score - a.score || a.index - b.index);
+}
+
+/** Index of the oldest of the newest turns that fit `budget` (turns.length when none fits). */
+export function recentFrom(turns: readonly TurnRow[], budget: number, cost: (t: TurnRow) => number): number {
+  let from = turns.length;
+  for (let i = turns.length - 1; i >= 0 && cost(turns[i]!) <= budget; i--) {
+    budget -= cost(turns[i]!);
+    from = i;
+  }
+  return from;
+}
+
+/** A hot turn in the form of a page's turn row, labelled as a page labels it. */
+export function hotRow(t: TurnRow, index: number): PageTurnRow {
+  const label = labelFor({ role: t.role, content: t.content, ...(t.name ? { label: `${t.name}:` } : {}) });
+  return {
+    id: `hot:${t.id}`, userId: t.userId, agentId: t.agentId, sessionId: t.sessionId, pageId: HOT_PAGE, turnId: t.id, turn: index, seq: t.seq,
+    text: label ? `${label} ${t.content}` : t.content,
+  };
 }

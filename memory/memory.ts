@@ -481,12 +481,12 @@ export class Memory {
     const skip = (pageId: string, error: OpticMemError) => o.onSkippedPage?.({ pageId, error });
     let hits: Awaited<ReturnType<MemoryStore['search']>>;
     try {
-      hits = await this.#store.search(scope, { ...search, withPng: as !== 'text' });
+      hits = await this.#store.search(scope, { ...search, withPng: as !== 'text', onDamaged: skip });
     } catch (error) {
       if (!CorruptPageError.isInstance(error)) throw error;
       // One damaged image: search again without images and fetch each hit's on its own.
       hits = [];
-      for (const hit of await this.#store.search(scope, { ...search, withPng: false })) {
+      for (const hit of await this.#store.search(scope, { ...search, withPng: false, onDamaged: skip })) {
         try {
           const full = await this.#store.getPage(scope, hit.page.id);
           if (full) hits.push({ ...hit, page: full });

@@ -50,12 +50,18 @@ marked(InvalidInputError, 'invalid_input');
 /** A vision-token profile name nobody registered. */
 export class UnknownProfileError extends OpticMemError {
   declare static isInstance: (e: unknown) => e is UnknownProfileError;
-  constructor(name: string, known: readonly string[]) {
+  /** The profile names that exist. */
+  readonly known: readonly string[];
+  readonly profileName: string;
+  /** `field`: the option that named it ('profile', or 'consumer' where 'text' is allowed too). */
+  constructor(name: string, known: readonly string[], field = 'profile') {
     super(
       'unknown_profile',
-      `Unknown vision-token profile '${name}' in 'profile'. Use one of: ${known.join(', ')}.`,
-      { field: 'profile' },
+      `Unknown vision-token profile '${name}' in '${field}'. Use ${field === 'consumer' ? "'text' or " : ''}one of: ${known.join(', ')}.`,
+      { field },
     );
+    this.known = known;
+    this.profileName = name;
   }
 }
 marked(UnknownProfileError, 'unknown_profile');

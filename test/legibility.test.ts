@@ -161,6 +161,7 @@ describe('buildContext hands each consumer pages it can read', () => {
   it('refuses zero budgets and unknown consumers with typed errors', async () => {
     await expect(memory.buildContext({ scope, budgetTokens: 0 })).rejects.toMatchObject({ field: 'options.budgetTokens' });
     await expect(memory.buildContext({ scope, budgetTokens: 100, consumer: 'gpt-99' })).rejects.toBeInstanceOf(UnknownProfileError);
+    await expect(memory.buildContext({ scope, budgetTokens: 100, consumer: 'gpt-99' })).rejects.toMatchObject({ field: 'consumer', message: expect.stringMatching(/'gpt-99' in 'consumer'\. Use 'text' or one of: .*gpt-4o/) });
     await expect(memory.buildContext({ scope, budgetTokens: 100, neighbours: -1 })).rejects.toMatchObject({ field: 'options.neighbours' });
   });
 

@@ -199,7 +199,7 @@ describe('page image checksums', () => {
     }
   });
 
-  it('a page row whose turn list is not a JSON array is a damaged page: reads refuse it with a typed error naming the page and the field', async () => {
+  it('a page row whose turn list is not a JSON array is a damaged page: listing and export refuse it naming the page and the field; recall, contexts and ageing leave it out and name it', async () => {
     const path = await tempDir();
     const store = await openLanceStore({ uri: path });
     await store.addPages([pageRow('a', 'u', 'User: the alpha ferry leaves at nine.', png(1)), pageRow('b', 'u', 'User: the beta ferry leaves at ten.', png(2))]);
@@ -216,6 +216,19 @@ describe('page image checksums', () => {
       expect((err as CorruptPageError).pageId).toBe('a');
       expect((err as CorruptPageError).field).toBe('turnIds');
       expect((err as Error).message).toMatch(/Page 'a' has an unreadable list of turns/);
+      expect(CorruptPageError.isInstance(await memory.export(u).then(() => undefined, (e: unknown) => e))).toBe(true);
+      // Recall, contexts and ageing leave the damaged page out, name it, and serve the rest.
+      const skipped: string[] = [];
+      const hits = await memory.recall('ferry', { scope: u, k: 5, rehearse: false, onSkippedPage: (s) => skipped.push(`${s.pageId}:${(s.error as CorruptPageError).field}`) });
+      expect(hits.map((h) => h.pageId)).toEqual(['b']);
+      expect(skipped).toEqual(['a:turnIds']);
+      const ctx = await memory.buildContext({ scope: u, budgetTokens: 2000, query: 'ferry' });
+      expect(ctx.skippedPages.map((x) => x.pageId)).toEqual(['a']);
+      expect(ctx.pages.map((p) => p.id)).toEqual(['b']);
+      expect(JSON.stringify(ctx.messages)).not.toContain('alpha');
+      const aged = await memory.age({ now: Date.now() + 400 * 86_400_000 });
+      expect(aged.skipped.map((x) => x.pageId)).toEqual(['a']);
+      expect(aged.examined).toBe(1);
     } finally {
       await memory.close();
     }

@@ -65,26 +65,43 @@ export async function fuzzCampaign(options: { inputs: number; seed: number; deco
   try {
     const samples = fc.sample(call, { numRuns: options.inputs, seed: options.seed });
     for (const [name, a, b] of samples) {
-      const before = await memory.store.counts();
-      try {
-        const m = memory as unknown as Record<string, (x: unknown, y: unknown) => Promise<unknown>>;
-        await m[name]!.call(memory, a, b);
-        accepted++;
-      } catch (error) {
-        refused++;
-        const typed = OpticMemError.isInstance(error) && (error.field !== undefined || error.code !== 'invalid_input');
-        if (!typed) {
-          untyped++;
-          if (examples.length < 10) examples.push(`${name}(${safeJson(a)}, ${safeJson(b)}): ${String((error as Error)?.stack ?? error).slice(0, 300)}`);
-        }
-        const after = await memory.store.counts();
-        if (after.turns !== before.turns || after.pages !== before.pages) changed++;
+      const r = await tryCall(memory, name, a, b);
+      if (r.outcome === 'accepted') accepted++;
+      else refused++;
+      if (r.outcome === 'untyped') {
+        untyped++;
+        // In the corpus's form (test/fixtures/fuzz-corpus.json), ready to keep as a regression test.
+        if (examples.length < 10) examples.push(`${JSON.stringify({ note: r.error.slice(0, 200), call: [name, a, b] })}`);
       }
+      if (r.changed) changed++;
     }
     return { inputs: samples.length, accepted, refused, untyped, changedOnRefusal: changed, examples };
   } finally {
     await memory.close();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export type CallOutcome = { outcome: 'accepted'; changed: false } | { outcome: 'refused'; field: string | undefined; changed: boolean } | { outcome: 'untyped'; error: string; changed: boolean };
+
+/**
+ * One call through the Memory API, judged as the fuzz campaign judges it: accepted, refused with
+ * a typed error (an OpticMemError naming a field, or of a kind other than invalid input), or
+ * anything else; and whether a refused call changed the store's counts.
+ */
+export async function tryCall(memory: Memory, name: string, a: unknown, b: unknown): Promise<CallOutcome> {
+  const before = await memory.store.counts();
+  try {
+    const m = memory as unknown as Record<string, (x: unknown, y: unknown) => Promise<unknown>>;
+    if (typeof m[name] !== 'function') throw new TypeError(`no method ${name}`);
+    await m[name]!.call(memory, a, b);
+    return { outcome: 'accepted', changed: false };
+  } catch (error) {
+    const after = await memory.store.counts();
+    const changed = after.turns !== before.turns || after.pages !== before.pages;
+    const typed = OpticMemError.isInstance(error) && (error.field !== undefined || error.code !== 'invalid_input');
+    if (typed) return { outcome: 'refused', field: (error as OpticMemError).field, changed };
+    return { outcome: 'untyped', error: `${name}(${safeJson(a)}, ${safeJson(b)}): ${String((error as Error)?.stack ?? error).slice(0, 300)}`, changed };
   }
 }
 

@@ -26,7 +26,7 @@ export interface CliFuzzResult {
 
 const TIMEOUT_MS = 90_000;
 
-function run(args: string[], input?: string): Promise<{ code: number | null; stderr: string; timedOut: boolean }> {
+export function runCli(args: string[], input?: string): Promise<{ code: number | null; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     // The OS refuses NUL bytes in arguments (generated text may hold them; files keep them).
     const argv = args.map((a) => a.replace(/\0/g, ''));
@@ -123,7 +123,7 @@ export async function cliFuzzCampaign(options: { runs: number; seed: number; onR
       if (c.name === 'compress') args.push('--hot-budget', c.number, '--profile', c.profile);
       if (c.name === 'age') args.push('--now', c.number);
       args.push(...c.extra);
-      const r = await run(args, c.body);
+      const r = await runCli(args, c.body);
       const outcome = classify(r);
       if (outcome === 'ok') ok++;
       else if (outcome === 'typed') typed++;

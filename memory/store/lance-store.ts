@@ -216,6 +216,20 @@ function splitUpdate(update: PageUpdate): { state: PageUpdate; page: PageUpdate 
   return { state: state as PageUpdate, page: page as PageUpdate };
 }
 
+/** Pages from rows; a damaged row is reported to `onDamaged` and left out when it is given, else it fails the read. */
+function rowsToPages<T>(rows: readonly Record<string, unknown>[], toPage: (r: Record<string, unknown>) => T, onDamaged?: (pageId: string, error: CorruptPageError) => void): T[] {
+  const out: T[] = [];
+  for (const r of rows) {
+    try {
+      out.push(toPage(r));
+    } catch (error) {
+      if (!onDamaged || !CorruptPageError.isInstance(error)) throw error;
+      onDamaged(String(r.id), error);
+    }
+  }
+  return out;
+}
+
 /** A page row's turn ids; a list that is not a JSON array of strings is a damaged page, named. */
 function turnIdsOf(r: Record<string, unknown>): string[] {
   try {
@@ -735,7 +749,7 @@ class LanceStore implements MemoryStore {
     let q = this.pages.query().where(where);
     if (options.withPng === false) q = q.select(PAGE_META_COLUMNS);
     const rows = await retry('listing pages', () => q.toArray());
-    const sorted = uniqueById(rows.map(rowToPage)).sort((a, b) => a.firstSeq - b.firstSeq);
+    const sorted = uniqueById(rowsToPages(rows, rowToPage, options.onDamaged)).sort((a, b) => a.firstSeq - b.firstSeq);
     return this.#withState(scope, options.limit ? sorted.slice(-options.limit) : sorted);
   }
 
@@ -830,7 +844,7 @@ class LanceStore implements MemoryStore {
       const rows = await retry('searching pages', () =>
         this.pages.query().fullTextSearch(searchableText(text), { columns: [FTS_COLUMN] }).where(filter).select([...PAGE_META_COLUMNS, '_score']).limit(limit).toArray(),
       );
-      const sorted = rows.map((r) => ({ id: String(r.id), page: rowToPage(r), score: Number(r._score ?? 0) })).sort((a, b) => b.score - a.score);
+      const sorted = rowsToPages(rows, (r) => ({ id: String(r.id), page: rowToPage(r), score: Number(r._score ?? 0) }), options.onDamaged).sort((a, b) => b.score - a.score);
       return uniqueById(sorted).slice(0, wanted);
     };
     const vectorHits = async (): Promise<PageHit[]> => {
@@ -838,7 +852,7 @@ class LanceStore implements MemoryStore {
       const rows = await retry('searching vectors', () =>
         this.pages.query().nearestTo([...vector]).column('vector').where(filter).select([...PAGE_META_COLUMNS, '_distance']).limit(wanted).toArray(),
       );
-      return uniqueById(rows.map((r) => ({ id: String(r.id), page: rowToPage(r), score: 1 / (1 + Number(r._distance ?? 0)) })).sort((a, b) => b.score - a.score));
+      return uniqueById(rowsToPages(rows, (r) => ({ id: String(r.id), page: rowToPage(r), score: 1 / (1 + Number(r._distance ?? 0)) }), options.onDamaged).sort((a, b) => b.score - a.score));
     };
     const hits = await (async () => {
       if (mode === 'fts') return ftsHits();

@@ -2,6 +2,7 @@
  * The storage spec the memory layer is written against. One implementation today (LanceDB,
  * `lance-store.ts`); plain rows in and out so another store can slot in.
  */
+import type { CorruptPageError } from '../../src/errors.js';
 
 /**
  * Who a memory belongs to. Rows store absent parts as ''. As a filter a scope is exact: it
@@ -91,6 +92,8 @@ export interface SearchOptions {
   readonly mode?: 'fts' | 'vector' | 'hybrid';
   /** Include the hits' image bytes. Default false: `page.png` is empty and `page.vector` too. */
   readonly withPng?: boolean;
+  /** Called for each page whose row is damaged (e.g. an unreadable turn list), which is then left out; without it such a page fails the call. */
+  readonly onDamaged?: (pageId: string, error: CorruptPageError) => void;
 }
 
 export interface PageHit {
@@ -108,6 +111,8 @@ export interface ListOptions {
   /** Leave image bytes out (listing many pages). */
   readonly withPng?: boolean;
   readonly tier?: string;
+  /** As in SearchOptions: damaged pages reported and left out instead of failing the listing. */
+  readonly onDamaged?: (pageId: string, error: CorruptPageError) => void;
 }
 
 /** What is left of a page the forgetting curve dropped: when, whose, and why. */
