@@ -9,8 +9,9 @@
  *   background adds one message at a time through the Memory API with background compaction;
  *              audit as compress;
  *   age        `opticmem age` 400 days ahead on a compacted store (ageing, committing pages);
- *   forget     the same 4000 days ahead (dropping pages); audit for both: the same pages, tiers
- *              and sizes as an uninterrupted run;
+ *   rerender   the same with `--strategy rerender` (pages drawn again from their text);
+ *   forget     the same 4000 days ahead (dropping pages); audit for all three: the same pages,
+ *              tiers and sizes as an uninterrupted run;
  *   import     `opticmem import` of an export (import); audit: every turn and page once.
  * After every run: the store reopens and `check` finds no problem.
  */
@@ -23,7 +24,7 @@ import { packageRoot } from '../../src/internal/package-root.js';
 import type { Phase } from '../../src/internal/phase-trace.js';
 import { seededRandom } from '../../src/internal/random.js';
 
-export type Workload = 'compress' | 'background' | 'age' | 'forget' | 'import';
+export type Workload = 'compress' | 'background' | 'age' | 'rerender' | 'forget' | 'import';
 
 /** Each workload and the phases a kill is aimed at in it. */
 export const TARGETS: readonly { readonly workload: Workload; readonly phase: Phase }[] = [
@@ -35,6 +36,8 @@ export const TARGETS: readonly { readonly workload: Workload; readonly phase: Ph
   { workload: 'background', phase: 'background compaction' },
   { workload: 'age', phase: 'ageing' },
   { workload: 'age', phase: 'committing pages' },
+  { workload: 'rerender', phase: 'ageing' },
+  { workload: 'rerender', phase: 'committing pages' },
   { workload: 'forget', phase: 'dropping pages' },
   { workload: 'import', phase: 'import' },
 ];
@@ -148,11 +151,12 @@ export async function crashCampaign(options: { kills: number; seed: number; targ
   const compressAt = (profile: string) => (db: string) => [bin, 'compress', log, '--db', db, '--user', USER, '--hot-budget', '300', '--profile', profile];
   const compress = compressAt('deepseek-ocr:tiny');
   const background = (db: string) => ['--import', 'tsx', worker, db, log];
-  const ageBy = (days: number) => {
+  const ageBy = (days: number, strategy: 'downsample' | 'rerender' = 'downsample') => {
     const now = new Date(Date.now() + days * 86_400_000).toISOString();
-    return (db: string) => [bin, 'age', '--db', db, '--now', now, '--strategy', 'downsample'];
+    return (db: string) => [bin, 'age', '--db', db, '--now', now, '--strategy', strategy];
   };
   const age = ageBy(400);
+  const rerender = ageBy(400, 'rerender');
   const forget = ageBy(4000);
   // Templates: a compacted store for ageing (Base pages, which ageing can shrink) and its
   // uninterrupted outcome, an export for import; and how often each phase occurs in each
@@ -160,7 +164,10 @@ export async function crashCampaign(options: { kills: number; seed: number; targ
   const compacted = join(root, 'compacted');
   await runKilled(compressAt('deepseek-ocr:base')(compacted), join(root, 'trace-setup'));
   const agedStates = new Map<Workload, string[]>();
-  for (const [workload, command] of [['age', age], ['forget', forget]] as const) {
+  // Only the workloads aimed at are prepared (a reference run each costs as much as a kill).
+  const used = new Set(targets.map((t) => t.workload));
+  for (const [workload, command] of [['age', age], ['rerender', rerender], ['forget', forget]] as const) {
+    if (!used.has(workload)) continue;
     const reference = join(root, `reference-${workload}`);
     await cp(compacted, reference, { recursive: true });
     await runKilled(command(reference), join(root, `trace-count-${workload}`));
@@ -172,9 +179,10 @@ export async function crashCampaign(options: { kills: number; seed: number; targ
   const docCounts = await m.list({ userId: USER });
   await m.close();
   const importCmd = (db: string) => [bin, 'import', doc, '--db', db];
-  const commands = { compress, background, age, forget, import: importCmd };
+  const commands = { compress, background, age, rerender, forget, import: importCmd };
   const occurrences = new Map<Workload, Map<string, number>>();
-  for (const workload of ['compress', 'background', 'age', 'forget', 'import'] as const) {
+  for (const workload of ['compress', 'background', 'age', 'rerender', 'forget', 'import'] as const) {
+    if (!used.has(workload)) continue;
     const trace = join(root, `trace-count-${workload}`);
     if (!agedStates.has(workload)) await runKilled(commands[workload](join(root, `count-${workload}`)), trace);
     const counts = new Map<string, number>();
