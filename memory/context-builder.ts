@@ -278,14 +278,8 @@ export async function buildContextMessages(source: ContextSource, options: Build
   // 2. Recent turns, newest first.
   // The recent turns stop at a hot turn already given among the recalled ones (no turn twice).
   const recalledHot = new Set([...keptHits, ...extraText].filter((t) => t.pageId === HOT_PAGE).map((t) => t.turnId));
-  let keptFrom = hot.length;
-  for (let i = hot.length - 1; i >= 0; i--) {
-    const cost = turnEstimate(hot[i]!);
-    if (cost > budget || recalledHot.has(hot[i]!.id)) break;
-    budget -= cost;
-    keptFrom = i;
-  }
-  const keptTurns = hot.slice(keptFrom);
+  const keptTurns = hot.slice(recentFrom(hot, budget, turnEstimate, (t) => recalledHot.has(t.id)));
+  for (const t of keptTurns) budget -= turnEstimate(t);
   // 3. Older pages, newest first, in what is left.
   for (const page of [...pages].sort((a, b) => b.lastSeq - a.lastSeq)) {
     if (budget < MESSAGE_OVERHEAD_TOKENS + 1) break;

@@ -59,10 +59,10 @@ export function searchHotTurns(texts: readonly string[], query: string): HotTurn
   return hits.sort((a, b) => b.score - a.score || a.index - b.index);
 }
 
-/** Index of the oldest of the newest turns that fit `budget` (turns.length when none fits). */
-export function recentFrom(turns: readonly TurnRow[], budget: number, cost: (t: TurnRow) => number): number {
+/** Index of the oldest of the newest turns that fit `budget`, stopping before a turn `stop` names (turns.length when none fits). */
+export function recentFrom(turns: readonly TurnRow[], budget: number, cost: (t: TurnRow) => number, stop: (t: TurnRow) => boolean = () => false): number {
   let from = turns.length;
-  for (let i = turns.length - 1; i >= 0 && cost(turns[i]!) <= budget; i--) {
+  for (let i = turns.length - 1; i >= 0 && cost(turns[i]!) <= budget && !stop(turns[i]!); i--) {
     budget -= cost(turns[i]!);
     from = i;
   }
