@@ -15,7 +15,7 @@ import { readOnlyStore } from './read-only-store.js';
 import { addMissingDigests, DIGEST_COLUMN, pngDigest, verifiedPng } from './page-digest.js';
 import { hasCjk, searchableText } from './search-text.js';
 import { and, idInList, scopeFilter, sqlLiteral, sqlString, valuesById } from './sql.js';
-import { probeConcurrentCommits } from './commit-probe.js';
+import { probeConcurrentCommits, type CommitProbe } from './commit-probe.js';
 import { keepOneCopy, newWriteId, uniqueById, WRITE_ID_COLUMN } from './page-dedupe.js';
 import { DataType, type FixedSizeList } from 'apache-arrow';
 import { LanceTurnIndex, TURN_INDEX_META, type IndexedPage } from './lance-turn-index.js';
@@ -369,8 +369,12 @@ const COMMIT_PROBE_META = 'commit_probe';
 /** Probe a remote store's commits once (the verdict is kept in meta) and warn while it is unsafe. */
 async function checkCommits(store: MemoryStore, verdict: string | undefined, reconnect: () => Promise<Connection>): Promise<void> {
   if (verdict === undefined) {
-    const probe = await probeConcurrentCommits(reconnect).catch(() => undefined);
-    if (!probe) return; // could not probe (permissions): say nothing rather than guess
+    // A racing write can fail for a moment on a busy store (the probe's writers all commit at
+    // once): try again before giving up. A store that refuses the probe (permissions) refuses
+    // every time: say nothing rather than guess.
+    let probe: CommitProbe | undefined;
+    for (let attempt = 0; attempt < 3 && !probe; attempt++) probe = await probeConcurrentCommits(reconnect).catch(() => undefined);
+    if (!probe) return;
     verdict = probe.safe ? 'ok' : 'unsafe';
     await store.setMeta(COMMIT_PROBE_META, verdict);
   }

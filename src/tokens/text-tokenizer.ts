@@ -15,15 +15,18 @@ export type TextTokenizer = TextTokenizerV1;
 
 let o200k: Tiktoken | undefined;
 
-/** o200k_base (GPT-4o, GPT-4.1, GPT-5 family); the default. */
+/**
+ * o200k_base (GPT-4o, GPT-4.1, GPT-5 family); the default. Its ranks (about a second of CPU to
+ * load) are loaded at the first count, so work that counts nothing (opening a store to list,
+ * recall from cached text, export, check) does not pay for them.
+ */
 export function createO200kTokenizer(): TextTokenizer {
-  o200k ??= new Tiktoken(o200k_base);
-  const enc = o200k;
+  const enc = () => (o200k ??= new Tiktoken(o200k_base));
   return {
     specificationVersion: 'v1',
     name: 'o200k_base',
-    count: (text) => (text.length === 0 ? 0 : enc.encode(text, [], []).length),
-    encode: (text) => enc.encode(text, [], []),
-    decode: (tokens) => enc.decode([...tokens]),
+    count: (text) => (text.length === 0 ? 0 : enc().encode(text, [], []).length),
+    encode: (text) => enc().encode(text, [], []),
+    decode: (tokens) => enc().decode([...tokens]),
   };
 }
