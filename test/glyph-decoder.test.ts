@@ -19,6 +19,13 @@ import { encodeGrayPng, GEOMETRY_KEYWORD, readGeometry } from '../renderers/png.
 import type { RenderTurn } from '../renderers/text-layout.js';
 import { grayFast } from '../src/decoders/glyph/gray-png.js';
 import { describeDecoderConformance } from './support/decoder-conformance.js';
+import { baselineOffset } from '../renderers/page-renderer.js';
+import { loadFontSet, registerShippedFonts } from '../renderers/fonts.js';
+import { loadGlyphAtlas } from '../renderers/glyph-atlas.js';
+import { loadCanvas } from '../src/internal/lazy.js';
+import { GlyphIndex } from '../src/decoders/glyph/glyph-index.js';
+import { readLine } from '../src/decoders/glyph/line-reader.js';
+import { PageReader } from '../src/decoders/glyph/page-reader.js';
 
 describeDecoderConformance(GLYPH_DECODER_NAME, () => createGlyphDecoder(), {
   pathWithGeometry: 'geometry',
@@ -126,6 +133,55 @@ describe('glyph matching on pages that are not pixel-exact', () => {
     const out = await decode(png, { decoder });
     await decoder.close();
     expect(fidelity(out.text, page!.sourceText)).toBeGreaterThanOrEqual(0.999);
+  });
+});
+
+describe('looking glyphs up on noisy pages', () => {
+  it('finds each ideograph of a noisy line among a few candidates picked by its dark pixels, not by trying thousands', async () => {
+    // Ideographs only: a few other characters of the tier are drawn exactly like another (a halfwidth Hangul letter like its full-width twin).
+    const pickFrom = random(5);
+    const ideographs = tierChars('sans', 'cjk').filter((c) => /^\p{Script=Han}$/u.test(c.ch));
+    const text = Array.from({ length: 30 }, () => pick(pickFrom, ideographs).ch).join('');
+    const p = plan(13.25, 520, 80);
+    const page = await renderPage([{ role: 'user', label: '', content: text }], p);
+    const geometry = readGeometry(page.png)!;
+    const box = geometry.lines.find((l) => l.width > 0)!;
+    const gray = grayFast(page.png)!;
+    const rnd = random(9);
+    const noisy = { ...gray, data: gray.data.map((v) => Math.max(0, Math.min(255, v + Math.round(rnd() * 8) - 4))) };
+    await registerShippedFonts();
+    const fonts = loadFontSet();
+    const atlas = await loadGlyphAtlas(loadCanvas, fonts);
+    const baseline = baselineOffset(box.fontSize, geometry.lineHeight, fonts);
+    const index = new GlyphIndex(atlas, fonts, 'sans', box.fontSize, -baseline, geometry.lineHeight - baseline);
+    index.loadNext(); // the CJK tier: thousands of ideographs
+    const task = { page: noisy, painted: new Uint8Array(gray.data.length).fill(255), x: box.x, y: box.y, width: box.width, lineHeight: geometry.lineHeight, baseline, index, space: fonts.fonts.sans.metrics.advance(32)! * box.fontSize, tolerance: 4 };
+    // A budget of a few placements a character allows 50 candidates a placement: enough for a
+    // look-up that keeps a few, far too few for trying every ideograph at each position.
+    const chars = [...text].length;
+    expect(readLine({ ...task, budget: 2 * chars + 10 })?.text).toBe(text);
+  });
+});
+
+describe('glyph tiers loaded for one page do not slow the next', () => {
+  it('after a page that needed every tier, English lines at the same size are searched with the common glyphs first', async () => {
+    // Small glyphs (as ageing re-renders them): thousands of ideographs and rare glyphs fit almost anywhere.
+    const rnd = random(21);
+    const rare = tierChars('sans', 'rest').filter((c) => c.role === 'sans');
+    const odd: RenderTurn[] = [{ role: 'user', label: '', content: `note ${pick(rnd, rare).ch}${pick(rnd, rare).ch} ${chineseLine(rnd, 4)} end` }];
+    // ']' is left out: at 3 px it is drawn exactly like '[' (one glyph of the index reads both).
+    const english: RenderTurn[] = Array.from({ length: 12 }, () => ({ role: 'user', label: '', content: asciiLine(rnd, 90).replaceAll(']', '[') }));
+    const p = plan(3, 640, 200);
+    const first = await renderPage(odd, p);
+    const second = await renderPage(english, p);
+    // A budget of 2 placements a px of line width: plenty for a search that takes columns as
+    // final as soon as the common glyphs allow, too little when a rare glyph's far left bearing
+    // holds every column open.
+    const reader = await PageReader.create({ budgetPerColumn: 2 });
+    const read = (png: Uint8Array) => reader.read(grayFast(png)!, readGeometry(png)!);
+    read(first.png);
+    const drawn = layoutForPlan(english, p).filter((l) => l.runs.length > 0).map((l) => l.text.trimEnd());
+    expect(read(second.png).map((l) => l?.text.trimEnd())).toEqual(drawn);
   });
 });
 

@@ -15,6 +15,8 @@ export interface IndexedGlyph {
   /** Advance in px at the index's size, computed as the layout computes it. */
   readonly advance: number;
   readonly mask: GlyphMask;
+  /** Index in GLYPH_TIERS of the tier it was loaded with: a line is tried with the earlier tiers alone first. */
+  readonly tier: number;
 }
 
 export interface ProbeGroup {
@@ -31,9 +33,13 @@ const RARE_TIER = GLYPH_TIERS.indexOf('rest');
 
 /** Columns of each glyph entered in the hash index. */
 const HASHED_COLUMNS = 4;
+/** Gray level below which a pixel counts as dark for the noise-tolerant look-up (byInk). */
+export const INK_LEVEL = 128;
 
 export class PhaseIndex {
   readonly byHash = new Map<number, IndexedGlyph[]>();
+  /** The same columns by which band rows are dark (below INK_LEVEL): a look-up that noise of a few levels does not break. */
+  readonly byInk = new Map<number, IndexedGlyph[]>();
   readonly byLeft = new Map<number, IndexedGlyph[]>();
   /** Every indexed glyph, in loading order. */
   readonly all: IndexedGlyph[] = [];
@@ -70,6 +76,15 @@ export class PhaseIndex {
   private readonly shapes = new Map<number, IndexedGlyph[]>();
   /** The leftmost ink column of any indexed glyph, relative to its origin's whole pixel. */
   minLeft = 0;
+  /** The same per tier: a line searched with the first tiers alone can take columns as final sooner. */
+  private readonly tierMinLeft: number[] = [];
+
+  /** The leftmost ink column of any glyph of the first `tiers` tiers (0 or less). */
+  minLeftOf(tiers: number): number {
+    let min = 0;
+    for (let t = 0; t < Math.min(tiers, this.tierMinLeft.length); t++) min = Math.min(min, this.tierMinLeft[t] ?? 0);
+    return min;
+  }
 
   /** `bandTop`..`bandBottom`: the line's own rows relative to the baseline. */
   constructor(
@@ -104,7 +119,20 @@ export class PhaseIndex {
     this.probes.push(...probe);
     push(this.byLeft, m.left, glyph);
     if (m.left < this.minLeft) this.minLeft = m.left;
-    for (let k = 0; k < Math.min(HASHED_COLUMNS, m.width); k++) push(this.byHash, this.maskColumnHash(m, k), glyph);
+    if (!(m.left >= (this.tierMinLeft[glyph.tier] ?? 0))) this.tierMinLeft[glyph.tier] = m.left;
+    for (let k = 0; k < Math.min(HASHED_COLUMNS, m.width); k++) {
+      push(this.byHash, this.maskColumnHash(m, k), glyph);
+      push(this.byInk, this.maskInkHash(m, k), glyph);
+    }
+  }
+
+  /** Hash of which band rows of column `k` of `m` are darker than INK_LEVEL, as line-reader.ts hashes a noisy page column. */
+  maskInkHash(m: GlyphMask, k: number): number {
+    let h = columnSeed(m.left + k);
+    const from = Math.max(this.bandTop, m.top);
+    const to = Math.min(this.bandBottom, m.top + m.height);
+    for (let t = from; t < to; t++) if (m.gray[(t - m.top) * m.width + k]! < INK_LEVEL) h = mix(h, t, 0);
+    return h;
   }
 
   /** Hash of column `k` of `m` over the band rows, as `columnHash` hashes a page column. */
@@ -185,6 +213,11 @@ export class GlyphIndex {
     this.load('common');
   }
 
+  /** How many tiers are loaded (they load in GLYPH_TIERS order). */
+  get tiersLoaded(): number {
+    return this.loaded.size;
+  }
+
   /** Whether the rare tier is loaded. */
   get rareLoaded(): boolean {
     return this.loaded.has(GLYPH_TIERS[RARE_TIER]!);
@@ -223,7 +256,8 @@ export class GlyphIndex {
         const face = atlas.face(role as CandidateChar['role'], fontSize);
         for (const c of list) {
           const advance = (this.fonts.fonts[c.role].metrics.advance(c.ch.codePointAt(0)!) ?? 0.5) * fontSize;
-          index.add({ ch: c.ch, advance, mask: atlas.mask(face, c.role, c.ch, fontSize, phase) });
+          const mask = atlas.mask(face, c.role, c.ch, fontSize, phase);
+          index.add({ ch: c.ch, advance, mask, tier: GLYPH_TIERS.indexOf(tier) });
         }
       }
     }

@@ -15,7 +15,7 @@
  * lines may also have ink, are only required not to be darker than the page.
  */
 import { blendGlyph, blendPixel, glyphCell, type GlyphMask, type GraySurface } from '../../../renderers/glyph-atlas.js';
-import { columnSeed, mix, type GlyphIndex, type IndexedGlyph, type PhaseIndex } from './glyph-index.js';
+import { columnSeed, INK_LEVEL, mix, type GlyphIndex, type IndexedGlyph, type PhaseIndex } from './glyph-index.js';
 
 export interface LineTask {
   /** Page pixels, row-major gray. */
@@ -36,6 +36,8 @@ export interface LineTask {
   readonly tolerance: number;
   /** Glyph comparisons tried before the line is given up. */
   readonly budget: number;
+  /** Only glyphs of the first `tiers` tiers (GLYPH_TIERS); all loaded ones when absent. */
+  readonly tiers?: number;
 }
 
 export interface LineReading {
@@ -47,6 +49,8 @@ export interface LineReading {
 const NO_INK = -1;
 /** Glyph comparisons allowed per placement of the budget: a CJK position may compare thousands. */
 const COMPARES_PER_STEP = 50;
+/** Rows of a noisy column whose darkness is in doubt that inkCandidates tries both ways (2^n look-ups). */
+const MAX_UNSURE_ROWS = 6;
 
 export function readLine(task: LineTask): LineReading | undefined {
   return new LineSearch(task).run();
@@ -101,7 +105,7 @@ class LineSearch {
     // One line is searched at a time, so its two windows live in buffers reused across lines.
     this.comp = scratch(0, this.w * this.h);
     this.surface = { width: this.w, height: this.h, data: this.comp };
-    this.minLeft = Math.min(0, ...t.index.phases.map((p) => p.minLeft));
+    this.minLeft = Math.min(0, ...t.index.phases.map((p) => p.minLeftOf(t.tiers ?? Infinity)));
     this.target = scratch(1, this.w * this.h);
     for (let y = 0; y < this.h; y++) {
       const src = (this.y0 + y) * page.width + this.x0;
@@ -134,9 +138,11 @@ class LineSearch {
       const depth = this.path.length;
       const tried = (this.trieds[depth] ??= new Set<IndexedGlyph>());
       tried.clear();
-      const hashed = t.tolerance === 0 ? this.hashCandidates(phaseIndex, next, originCol) : undefined;
+      const tiers = t.tiers ?? Infinity;
+      const hashed = t.tolerance === 0 ? this.hashCandidates(phaseIndex, next, originCol) : this.inkCandidates(phaseIndex, next, originCol);
       if (hashed) {
         for (const g of hashed) {
+          if (g.tier >= tiers) continue;
           tried.add(g);
           if (this.tryGlyph(g, pen, finalFrom, originCol)) return true;
           if (this.steps > t.budget) return false;
@@ -144,7 +150,9 @@ class LineSearch {
       }
       const slack = t.tolerance === 0 ? 0 : 1;
       for (let left = next - originCol - 2; left <= next - originCol + slack; left++) {
+        // Each list holds its glyphs in loading order, so tier by tier.
         for (const g of phaseIndex.byLeft.get(left) ?? []) {
+          if (g.tier >= tiers) break;
           if (tried.has(g)) continue;
           tried.add(g);
           if (this.tryGlyph(g, pen, finalFrom, originCol)) return true;
@@ -181,6 +189,51 @@ class LineSearch {
       }
       if (!ink) return undefined;
       return index.byHash.get(h);
+    }
+    return undefined;
+  }
+
+  /**
+   * On a page matched within a tolerance: glyphs whose column at the first fully unpainted
+   * column from `next` with certain ink is dark (below INK_LEVEL) in the same band rows. A page
+   * pixel within the tolerance of that level could be either: each such row is tried both ways,
+   * up to MAX_UNSURE_ROWS of them (else undefined: every glyph is tried by its left edge).
+   */
+  private inkCandidates(index: PhaseIndex, next: number, originCol: number): IndexedGlyph[] | undefined {
+    const { w, comp, target } = this;
+    const tol = this.t.tolerance;
+    for (let col = next; col < Math.min(this.w, next + 3); col++) {
+      let white = true;
+      for (let y = this.bandTop; y < this.bandBottom && white; y++) white = comp[y * w + col] === 255;
+      if (!white) continue;
+      const rows: number[] = [];
+      const unsure: boolean[] = [];
+      let sure = false;
+      for (let y = this.bandTop; y < this.bandBottom; y++) {
+        const v = target[y * w + col]!;
+        if (v + tol < INK_LEVEL) {
+          rows.push(y - this.base);
+          unsure.push(false);
+          sure = true;
+        } else if (v - tol < INK_LEVEL) {
+          rows.push(y - this.base);
+          unsure.push(true);
+        }
+      }
+      // A column with no pixel surely dark says little about the glyph: look at the next one.
+      if (!sure) continue;
+      if (unsure.filter(Boolean).length > MAX_UNSURE_ROWS) return undefined;
+      const found: IndexedGlyph[] = [];
+      const walk = (k: number, h: number): void => {
+        if (k === rows.length) {
+          for (const g of index.byInk.get(h) ?? []) found.push(g);
+          return;
+        }
+        walk(k + 1, mix(h, rows[k]!, 0));
+        if (unsure[k]) walk(k + 1, h);
+      };
+      walk(0, columnSeed(col - originCol));
+      return found;
     }
     return undefined;
   }

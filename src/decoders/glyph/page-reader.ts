@@ -76,15 +76,18 @@ export class PageReader {
       const box = geometry.lines[i]!;
       const index = this.index(box, geometry.lineHeight);
       const budget = first ? QUICK_BUDGET + 2 * box.width : 2000 + this.options.budgetPerColumn * box.width;
-      for (;;) {
-        const reading = this.readOne(page, painted, box, geometry.lineHeight, index, tolerance, budget);
-        if (reading) {
-          this.paint(painted, page.width, page.height, box, geometry.lineHeight, reading);
-          results[i] = { text: reading.text, confidence: tolerance === 0 ? 1 : 1 - tolerance / 255 };
-          return true;
-        }
-        if (first || !index.loadNext()) return false;
+      // A line tries the common glyphs alone first, then each later tier with those before it,
+      // whatever earlier lines loaded: at small sizes thousands of ideographs and rare glyphs
+      // fit almost anywhere, and an English line searched with them all can take minutes. A
+      // line the loaded tiers cannot explain loads the next (not in the opening pass).
+      let reading: LineReading | undefined;
+      for (let tiers = 1; !reading; tiers++) {
+        if (tiers > index.tiersLoaded && (first || !index.loadNext())) return false;
+        reading = this.readOne(page, painted, box, geometry.lineHeight, index, tolerance, budget, tiers);
       }
+      this.paint(painted, page.width, page.height, box, geometry.lineHeight, reading);
+      results[i] = { text: reading.text, confidence: tolerance === 0 ? 1 : 1 - tolerance / 255 };
+      return true;
     };
     // Exact pages (every paper pixel 255) are matched exactly; noisy ones within their noise.
     const tolerances = noise === 0 ? [0, this.options.tolerance] : [Math.min(noise, this.options.tolerance), this.options.tolerance];
@@ -202,7 +205,7 @@ export class PageReader {
     return index;
   }
 
-  private readOne(page: GrayImage, painted: Uint8Array, box: LineBox, lineHeight: number, index: GlyphIndex, tolerance: number, budget: number): LineReading | undefined {
+  private readOne(page: GrayImage, painted: Uint8Array, box: LineBox, lineHeight: number, index: GlyphIndex, tolerance: number, budget: number, tiers: number): LineReading | undefined {
     const base = box.font === 'mono' ? 'mono' : 'sans';
     return readLine({
       page,
@@ -216,6 +219,7 @@ export class PageReader {
       space: this.fonts.fonts[base].metrics.advance(32)! * box.fontSize,
       tolerance,
       budget,
+      tiers,
     });
   }
 
