@@ -29,7 +29,7 @@ export interface ProbeGroup {
 }
 
 /** Index in GLYPH_TIERS of the rare tier: thousands of glyphs, loaded only for a line the others cannot explain. */
-const RARE_TIER = GLYPH_TIERS.indexOf('rest');
+export const RARE_TIER = GLYPH_TIERS.indexOf('rest');
 
 /** Columns of each glyph entered in the hash index. */
 const HASHED_COLUMNS = 4;
@@ -74,12 +74,10 @@ export class PhaseIndex {
   }
   private readonly groupByOffset = new Map<number, ProbeGroup>();
   private readonly shapes = new Map<number, IndexedGlyph[]>();
-  /** The leftmost ink column of any indexed glyph, relative to its origin's whole pixel. */
-  minLeft = 0;
-  /** The same per tier: a line searched with the first tiers alone can take columns as final sooner. */
+  /** Per tier, the leftmost ink column of its glyphs relative to their origin's whole pixel (minLeftOf). */
   private readonly tierMinLeft: number[] = [];
 
-  /** The leftmost ink column of any glyph of the first `tiers` tiers (0 or less). */
+  /** The leftmost ink column of any glyph of the first `tiers` tiers (0 or less): a line searched with those alone can take columns as final sooner. */
   minLeftOf(tiers: number): number {
     let min = 0;
     for (let t = 0; t < Math.min(tiers, this.tierMinLeft.length); t++) min = Math.min(min, this.tierMinLeft[t] ?? 0);
@@ -118,8 +116,7 @@ export class PhaseIndex {
     this.all.push(glyph);
     this.probes.push(...probe);
     push(this.byLeft, m.left, glyph);
-    if (m.left < this.minLeft) this.minLeft = m.left;
-    if (!(m.left >= (this.tierMinLeft[glyph.tier] ?? 0))) this.tierMinLeft[glyph.tier] = m.left;
+    if (m.left < (this.tierMinLeft[glyph.tier] ?? 0)) this.tierMinLeft[glyph.tier] = m.left;
     for (let k = 0; k < Math.min(HASHED_COLUMNS, m.width); k++) {
       push(this.byHash, this.maskColumnHash(m, k), glyph);
       push(this.byInk, this.maskInkHash(m, k), glyph);
@@ -249,6 +246,7 @@ export class GlyphIndex {
         else cacheFiles.set(role, file);
       }
     }
+    const tierIndex = GLYPH_TIERS.indexOf(tier);
     for (let phase = 0; phase < 4; phase++) {
       const index = this.phases[phase]!;
       index.tierStarts.push(index.all.length);
@@ -256,8 +254,7 @@ export class GlyphIndex {
         const face = atlas.face(role as CandidateChar['role'], fontSize);
         for (const c of list) {
           const advance = (this.fonts.fonts[c.role].metrics.advance(c.ch.codePointAt(0)!) ?? 0.5) * fontSize;
-          const mask = atlas.mask(face, c.role, c.ch, fontSize, phase);
-          index.add({ ch: c.ch, advance, mask, tier: GLYPH_TIERS.indexOf(tier) });
+          index.add({ ch: c.ch, advance, mask: atlas.mask(face, c.role, c.ch, fontSize, phase), tier: tierIndex });
         }
       }
     }

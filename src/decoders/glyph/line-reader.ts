@@ -173,11 +173,9 @@ class LineSearch {
 
   /** Glyphs whose column at the first fully unpainted column from `next` matches the page's. */
   private hashCandidates(index: PhaseIndex, next: number, originCol: number): readonly IndexedGlyph[] | undefined {
-    const { w, comp, target } = this;
+    const { w, target } = this;
     for (let col = next; col < Math.min(this.w, next + 3); col++) {
-      let white = true;
-      for (let y = this.bandTop; y < this.bandBottom && white; y++) white = comp[y * w + col] === 255;
-      if (!white) continue;
+      if (!this.unpainted(col)) continue;
       let h = columnSeed(col - originCol);
       let ink = false;
       for (let y = this.bandTop; y < this.bandBottom; y++) {
@@ -193,6 +191,12 @@ class LineSearch {
     return undefined;
   }
 
+  /** No glyph read so far has ink in column `col` of the line's band. */
+  private unpainted(col: number): boolean {
+    for (let y = this.bandTop; y < this.bandBottom; y++) if (this.comp[y * this.w + col] !== 255) return false;
+    return true;
+  }
+
   /**
    * On a page matched within a tolerance: glyphs whose column at the first fully unpainted
    * column from `next` with certain ink is dark (below INK_LEVEL) in the same band rows. A page
@@ -200,12 +204,10 @@ class LineSearch {
    * up to MAX_UNSURE_ROWS of them (else undefined: every glyph is tried by its left edge).
    */
   private inkCandidates(index: PhaseIndex, next: number, originCol: number): IndexedGlyph[] | undefined {
-    const { w, comp, target } = this;
+    const { w, target } = this;
     const tol = this.t.tolerance;
     for (let col = next; col < Math.min(this.w, next + 3); col++) {
-      let white = true;
-      for (let y = this.bandTop; y < this.bandBottom && white; y++) white = comp[y * w + col] === 255;
-      if (!white) continue;
+      if (!this.unpainted(col)) continue;
       const rows: number[] = [];
       const unsure: boolean[] = [];
       let sure = false;

@@ -16,11 +16,10 @@
  */
 import { blendGlyph, glyphCell, type GraySurface } from '../../../renderers/glyph-atlas.js';
 import { ResampledStrip, type StripPage } from './resampled-strip.js';
-import type { IndexedGlyph, PhaseIndex } from './glyph-index.js';
+import { RARE_TIER, type IndexedGlyph, type PhaseIndex } from './glyph-index.js';
 import type { CenterSignatures } from './resampled-signatures.js';
 import { inkOrder, type AloneCell, type AloneGlyphs, type AloneImage, type StoredGroupsSource } from './resampled-glyphs.js';
 import type { LineReading, LineTask } from './line-reader.js';
-import { GLYPH_TIERS } from './glyph-set.js';
 
 /** How a drawn page became the stored one (`resize` to the content size, top left of the canvas), with the page's shared look-ups. */
 export interface Resampling extends StripPage {
@@ -125,7 +124,7 @@ class ResampledSearch {
     this.outFinal = this.s.cLo;
     this.clipped = t.x + t.width >= this.d.width - 1;
     // Without the rare tier, its glyphs' left bearings do not hold back which columns are final.
-    this.minLeft = Math.min(0, ...t.index.phases.map((p) => (t.excludeRare ? p.minLeftOf(GLYPH_TIERS.indexOf('rest')) : p.minLeft)));
+    this.minLeft = Math.min(0, ...t.index.phases.map((p) => p.minLeftOf(t.excludeRare ? RARE_TIER : Infinity)));
     this.limit = t.budget;
   }
 
