@@ -5,22 +5,12 @@
  * profile, the default tokenizer and the default local reader (compaction with a custom decoder,
  * tokenizer or profile object draws on the calling thread).
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { EncodedPage } from '../src/codec/codec.js';
 import { OpticMemError } from '../src/errors.js';
+import { startWorker } from '../src/internal/worker-start.js';
 import type { RenderTurn } from '../renderers/text-layout.js';
 import type { EncodeReply, EncodeRequest } from './encode-worker.js';
-
-/** From the TypeScript sources (tests, benchmarks) the worker loads them through tsx, a development dependency. */
-function fromSources(): Worker {
-  // The ES module build of tsx's API (require.resolve finds its CommonJS twin beside it).
-  const tsx = createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
-  const entry = new URL('./encode-worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true });
-}
 
 export class EncodeThread {
   #worker: Worker | undefined;
@@ -50,7 +40,7 @@ export class EncodeThread {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = import.meta.url.endsWith('.ts') ? fromSources() : new Worker(new URL('./encode-worker.js', import.meta.url));
+    const worker = startWorker(import.meta.url, 'encode-worker');
     worker.unref();
     worker.on('message', (reply: EncodeReply) => {
       const waiter = this.#waiting.get(reply.id);

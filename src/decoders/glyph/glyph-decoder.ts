@@ -5,6 +5,7 @@
  * explain, pages without geometry and pages resampled more than once go to the `fallback`
  * decoder (the OCR model), line by line where it can.
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import type { PageGeometry } from '../../../renderers/page.js';
 import { readGeometry } from '../../../renderers/png.js';
@@ -14,7 +15,8 @@ import { queuedDecode } from '../decode-guards.js';
 import type { DecodedLine, DecodedText, DecodeOptions, Decoder, DecoderInput } from '../decoder.js';
 import { createSerialQueue } from '../onnx/serial-queue.js';
 import { readGrayPixels } from './gray-png.js';
-import { PageReader } from './page-reader.js';
+import { PageReader, type ReadLineResult } from './page-reader.js';
+import { ReaderThreads } from './reader-threads.js';
 import { drawnGeometry } from './resampled-geometry.js';
 
 export const GLYPH_DECODER_NAME = 'glyph-match';
@@ -28,11 +30,18 @@ export interface GlyphDecoderOptions {
   readonly fallback?: Decoder;
   /** Per-pixel difference accepted on pages that are not pixel-exact (re-encoded, another canvas build). Default 24. */
   readonly tolerance?: number;
+  /**
+   * Worker threads that read the lines of an aged (resampled) page side by side: such a page is
+   * seconds of search on one core. Default: the machine's cores, at most 4; 1 reads on the
+   * calling thread. Pages as drawn take tens of milliseconds and are read on the calling thread.
+   */
+  readonly threads?: number;
 }
 
 const OptionsSchema = z.strictObject({
   fallback: z.custom<Decoder>((v) => typeof v === 'object' && v !== null && typeof (v as Decoder).decode === 'function', 'fallback must be a Decoder, e.g. createOnnxDecoder()').optional(),
   tolerance: z.number().int().min(0).max(128).optional(),
+  threads: z.number().int('threads must be a whole number of worker threads, e.g. 2').min(1, 'threads must be at least 1 (1 reads on the calling thread)').max(64).optional(),
 });
 
 export function createGlyphDecoder(options: GlyphDecoderOptions = {}): Decoder {
@@ -41,6 +50,9 @@ export function createGlyphDecoder(options: GlyphDecoderOptions = {}): Decoder {
   const name = fallback ? `${GLYPH_DECODER_NAME}+${fallback.name}` : GLYPH_DECODER_NAME;
   const queue = createSerialQueue();
   let reader: Promise<PageReader> | undefined;
+  const threads = opts.threads ?? Math.min(4, availableParallelism());
+  let pool = threads > 1 ? new ReaderThreads(threads, opts.tolerance) : undefined;
+  const readerOptions = opts.tolerance !== undefined ? { tolerance: opts.tolerance } : {};
 
   async function decodeNow(input: DecoderInput, options: DecodeOptions): Promise<DecodedText> {
     const started = performance.now();
@@ -56,7 +68,18 @@ export function createGlyphDecoder(options: GlyphDecoderOptions = {}): Decoder {
     }
     const page = await readGrayPixels(input.png, 'png');
     checkAborted(options.signal);
-    const results = (await (reader ??= PageReader.create({ ...(opts.tolerance !== undefined ? { tolerance: opts.tolerance } : {}) }))).read(page, geometry);
+    let results: (ReadLineResult | undefined)[] | undefined;
+    if (geometry.resampled && pool) {
+      // A worker that fails (out of memory, say) costs the threads, not the page: it is read here.
+      results = await pool.read(page, geometry).catch(async () => {
+        const broken = pool;
+        pool = undefined;
+        await broken?.close();
+        return undefined;
+      });
+      checkAborted(options.signal);
+    }
+    results ??= (await (reader ??= PageReader.create(readerOptions))).read(page, geometry);
     const lines: DecodedLine[] = geometry.lines.map((box, i) => ({
       text: results[i]?.text ?? '',
       confidence: results[i]?.confidence ?? 0,
@@ -90,6 +113,7 @@ export function createGlyphDecoder(options: GlyphDecoderOptions = {}): Decoder {
     close() {
       return queue.run(async () => {
         reader = undefined;
+        await pool?.close();
         await fallback?.close();
       });
     },

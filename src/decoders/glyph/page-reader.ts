@@ -25,6 +25,29 @@ export interface ReadLineResult {
   readonly confidence: number;
 }
 
+/** A glyph of a reading, as another thread repaints it: its character and pen (px from the line's start, at the drawn size). */
+export interface PlacedGlyph {
+  readonly ch: string;
+  readonly pen: number;
+}
+
+/** Some lines of a resampled page, read where other threads read the rest (reader-threads.ts). */
+export interface PagePart {
+  /** The lines to read, by index in the geometry (default: every line). */
+  readonly lines?: readonly number[];
+  /** Lines read first only so their ink is known where it reaches into the lines below (not returned). */
+  readonly context?: readonly number[];
+  /** Readings of other lines, painted before any line is read. */
+  readonly known?: readonly { readonly line: number; readonly glyphs: readonly PlacedGlyph[] }[];
+}
+
+export interface PartReading {
+  /** One entry per geometry line; undefined for lines not asked for or not explained. */
+  readonly lines: (ReadLineResult | undefined)[];
+  /** The glyphs of each reading, for painting on another thread. */
+  readonly glyphs: (PlacedGlyph[] | undefined)[];
+}
+
 export interface PageReaderOptions {
   /** Per-pixel difference taken as a match on pages that are not pixel-exact (re-encoded, another canvas build). Default 24. */
   readonly tolerance?: number;
@@ -118,17 +141,32 @@ export class PageReader {
    * from at this size comes back with confidence 0.5.
    */
   private readResampled(page: GrayImage, geometry: PageGeometry): { lines: (ReadLineResult | undefined)[]; drawn: GrayImage } {
+    const { lines, drawn } = this.readResampledPart(page, geometry, {});
+    return { lines, drawn };
+  }
+
+  /** Read some lines of a resampled page (`part`), as readResampled reads them all. */
+  readPart(page: GrayImage, geometry: PageGeometry, part: PagePart): PartReading {
+    const { lines, glyphs } = this.readResampledPart(page, geometry, part);
+    return { lines, glyphs };
+  }
+
+  private readResampledPart(page: GrayImage, geometry: PageGeometry, part: PagePart): PartReading & { drawn: GrayImage } {
     const results: (ReadLineResult | undefined)[] = geometry.lines.map(() => undefined);
+    const glyphs: (PlacedGlyph[] | undefined)[] = geometry.lines.map(() => undefined);
     const plan = drawnGeometry(geometry);
     const drawn = { width: plan?.width ?? 0, height: plan?.height ?? 0, data: new Uint8Array((plan?.width ?? 0) * (plan?.height ?? 0)).fill(255) };
-    if (!plan || page.width !== geometry.width || page.height !== geometry.height) return { lines: results, drawn };
+    if (!plan || page.width !== geometry.width || page.height !== geometry.height) return { lines: results, glyphs, drawn };
     const h = axisWeights(plan.width, plan.contentWidth);
     const v = axisWeights(plan.height, plan.contentHeight);
     // Resampling is repeated exactly, so an exact page is matched exactly; then within one level
     // (or a noisy page's noise) for lines that found no exact reading.
     const noise = Math.min(paperNoise(page, geometry), this.options.tolerance);
     const { alone, signatures } = this.lookupsFor(h, v, plan);
-    let pending = plan.lines.map((_, i) => i).filter((i) => plan.lines[i]!.fontSize > 0 && plan.lines[i]!.width > 0);
+    const readable = (i: number) => plan.lines[i] !== undefined && plan.lines[i]!.fontSize > 0 && plan.lines[i]!.width > 0;
+    for (const { line, glyphs: placed } of part.known ?? []) if (readable(line)) this.paintPlaced(drawn, plan.lines[line]!, plan.lineHeight, placed);
+    const context = new Set((part.context ?? []).filter(readable));
+    let pending = [...context, ...(part.lines ?? plan.lines.map((_, i) => i)).filter((i) => readable(i) && !context.has(i))].sort((a, b) => a - b);
     for (const tolerance of [...new Set([noise, Math.max(1, noise)])]) {
       if (pending.length === 0) break;
       const bound = darknessBound(page, h, v, plan.width, plan.height, tolerance);
@@ -145,13 +183,28 @@ export class PageReader {
             continue;
           }
           this.paint(drawn.data, drawn.width, drawn.height, box, plan.lineHeight, reading);
+          if (context.has(i)) continue;
           results[i] = { text: reading.text, confidence: reading.ambiguous ? 0.5 : tolerance === 0 ? 1 : 1 - tolerance / 255 };
+          glyphs[i] = reading.glyphs.flatMap(({ glyph, pen }) => (glyph ? [{ ch: glyph.ch, pen }] : []));
         }
         idle = pass > 0 && unread.size === pending.length ? idle + 1 : 0;
-        pending = pending.filter((i) => unread.has(i));
+        // A context line gets the opening pass only: it is there to help, not to be read.
+        pending = pending.filter((i) => unread.has(i) && !context.has(i));
       }
     }
-    return { lines: results, drawn };
+    return { lines: results, glyphs, drawn };
+  }
+
+  /** Paint glyphs another thread read on line `box` of the drawn page (as `paint` paints a reading). */
+  private paintPlaced(drawn: GrayImage, box: LineBox, lineHeight: number, placed: readonly PlacedGlyph[]): void {
+    const base = box.font === 'mono' ? 'mono' : 'sans';
+    const baseline = box.y + baselineOffset(box.fontSize, lineHeight, this.fonts);
+    for (const { ch, pen } of placed) {
+      const role = this.fonts.fontFor(ch.codePointAt(0)!, base);
+      if (role === undefined) continue;
+      const { whole, phase } = glyphCell(box.x + pen);
+      blendGlyph(drawn, this.atlas.mask(this.atlas.face(role, box.fontSize), role, ch, box.fontSize, phase), whole, baseline);
+    }
   }
 
   private readResampledOne(resampling: Resampling, box: LineBox, lineHeight: number, tolerance: number, first: boolean, signatures: CenterSignatures): ResampledLineReading | undefined {

@@ -10,9 +10,9 @@
  * reach it): then it must agree within `tolerance` in the rows of the line's own band and not
  * be darker than the page elsewhere. Columns a candidate reaches beyond that only have to be
  * no darker than the page, since later glyphs can only add ink. Candidates at each position are
- * tried best first (the least unexplained ink under them), and after the first reading the
- * search goes on a little for a second one: two readings that give the same stored pixels are
- * what forgetting means for this reader, and the line's confidence says so.
+ * tried best first (the least ink left unexplained, estimated from their resampled images). Once
+ * a reading explains the line, second-reading.ts looks for another that gives the same stored
+ * pixels: what forgetting means for this reader, and the line's confidence says so.
  */
 import { blendGlyph, glyphCell, type GraySurface } from '../../../renderers/glyph-atlas.js';
 import { ResampledStrip, type StripPage } from './resampled-strip.js';
@@ -20,6 +20,7 @@ import { RARE_TIER, type IndexedGlyph, type PhaseIndex } from './glyph-index.js'
 import type { CenterSignatures } from './resampled-signatures.js';
 import { inkOrder, type AloneCell, type AloneGlyphs, type AloneImage, type StoredGroupsSource } from './resampled-glyphs.js';
 import type { LineReading, LineTask } from './line-reader.js';
+import { findSecondReading, LineSnapshot, type Placement, type Reading } from './second-reading.js';
 
 /** How a drawn page became the stored one (`resize` to the content size, top left of the canvas), with the page's shared look-ups. */
 export interface Resampling extends StripPage {
@@ -85,16 +86,11 @@ function rank(index: PhaseIndex, f: Fit): number {
   return 2 * index.tierOf(f.i) + (code >= 0x20 && code < 0x7f ? 0 : 1);
 }
 
-/** A glyph that fits at a position: its index in loading order, and the ink it leaves unexplained. */
+/** A glyph that may fit at a position: its index in loading order, and the ink it would leave unexplained (estimated). */
 interface Fit {
   readonly g: IndexedGlyph;
   readonly i: number;
   readonly score: number;
-}
-
-interface Placement {
-  readonly glyph: IndexedGlyph | undefined;
-  readonly pen: number;
 }
 
 export function readResampledLine(task: ResampledLineTask): ResampledLineReading | undefined {
@@ -113,8 +109,12 @@ class ResampledSearch {
   private readonly knowns: Int16Array[] = [];
   /** Pixels under a glyph being tried, one buffer per search depth. */
   private readonly saves: Uint8Array[] = [];
-  private readonly found: { text: string; glyphs: Placement[] }[] = [];
-  private limit: number;
+  private readonly found: Reading[] = [];
+  /** At each depth of the search, the candidates there and which of them is being tried. */
+  private readonly choices: { fits: Fit[]; at: number }[] = [];
+  /** The rows the line's glyphs can reach, as they were before the line was searched. */
+  private snapshot: LineSnapshot | undefined;
+  private readonly limit: number;
   private steps = 0;
   private compares = 0;
 
@@ -130,13 +130,14 @@ class ResampledSearch {
 
   run(): ResampledLineReading | undefined {
     if (!this.s.usable) return undefined;
+    this.snapshot = new LineSnapshot(this.d, this.t.index, this.t.y + this.t.baseline);
     this.search(0);
     const first = this.found[0];
     if (!first) return undefined;
     return { text: first.text, glyphs: first.glyphs, ambiguous: this.found.length > 1 };
   }
 
-  /** Depth first from `pen`; true once the search is done (two readings, or the budget spent). The drawn page is left as found. */
+  /** Depth first from `pen`; true once the search is done (a reading found, or the budget spent). The drawn page is left as found. */
   private search(pen: number): boolean {
     if (++this.steps > this.limit) return true;
     const { t } = this;
@@ -176,8 +177,9 @@ class ResampledSearch {
             const g = all[i]!;
             if (whole + g.mask.left >= reach) continue;
             if (++this.compares > COMPARES_PER_STEP * this.t.budget) return true;
-            if (!this.possible(cell.image(i, g.mask), cell, pen, g, next, known) || !this.underBound(g, whole)) continue;
-            this.tryFit(g, i, pen, whole, fits);
+            const img = cell.image(i, g.mask);
+            if (!this.possible(img, cell, pen, g, next, known) || !this.underBound(g, whole)) continue;
+            this.tryFit(g, i, img, cell, next, whole, fits);
           }
         }
       }
@@ -204,8 +206,10 @@ class ResampledSearch {
           const g = all[i]!;
           if (whole + g.mask.left >= reach) continue;
           if (++this.compares > COMPARES_PER_STEP * this.t.budget) return true;
-          if (!this.underBound(g, whole) || !this.possible(cell.image(i, g.mask), cell, pen, g, next, known)) continue;
-          this.tryFit(g, i, pen, whole, fits);
+          if (!this.underBound(g, whole)) continue;
+          const img = cell.image(i, g.mask);
+          if (!this.possible(img, cell, pen, g, next, known)) continue;
+          this.tryFit(g, i, img, cell, next, whole, fits);
         }
       }
       for (const i of shortlist ?? []) {
@@ -213,22 +217,25 @@ class ResampledSearch {
         const g = all[i]!;
         if (whole + g.mask.left >= reach) continue;
         if (++this.compares > COMPARES_PER_STEP * this.t.budget) return true;
-        if (!this.underBound(g, whole) || !this.possible(cell.image(i, g.mask), cell, pen, g, next, known)) continue;
-        this.tryFit(g, i, pen, whole, fits);
+        if (!this.underBound(g, whole)) continue;
+        const img = cell.image(i, g.mask);
+        if (!this.possible(img, cell, pen, g, next, known)) continue;
+        this.tryFit(g, i, img, cell, next, whole, fits);
       }
       // Best first (the least unexplained ink under it), when there is a choice.
       // Commoner characters first (ASCII, then an earlier tier: a rarer glyph that shrinks to the
       // same pixels, like U+1D5C2 for 'i' or U+201A for ',', is read only where the common one
       // fails), then the least unexplained ink.
       if (fits.length > 1) fits.sort((a, b) => rank(phaseIndex, a) - rank(phaseIndex, b) || a.score - b.score || a.i - b.i);
-      for (const { g } of fits) {
-        if (this.place(g, pen, whole, 'descend') === true) return true;
+      const choice = (this.choices[depth] = { fits, at: 0 });
+      for (; choice.at < fits.length; choice.at++) {
+        if (this.place(fits[choice.at]!.g, pen, whole)) return true;
         if (this.steps > this.limit) return true;
       }
     }
     // A space draws nothing: the columns it makes final must already agree.
     const after = pen + t.space;
-    const ok = this.advance(glyphCell(t.x + after).whole + this.minLeft) >= 0;
+    const ok = this.advance(glyphCell(t.x + after).whole + this.minLeft);
     let done = false;
     if (ok) {
       this.path.push({ glyph: undefined, pen });
@@ -239,36 +246,40 @@ class ResampledSearch {
     return done;
   }
 
-  /** The line ends here if the rest of it agrees: record the reading; true once a second one is found. */
+  /** The line ends here if the rest of it agrees: record the reading, look for a second one, and end the search (true). */
   private finish(): boolean {
     const savedFinal = this.outFinal;
-    const ok = this.advance(Infinity) >= 0;
+    const ok = this.advance(Infinity);
     this.outFinal = savedFinal;
     if (!ok) return false;
     const text = this.path.map((p) => (p.glyph ? p.glyph.ch : ' ')).join('');
-    if (!this.found.some((f) => f.text === text)) this.found.push({ text, glyphs: this.path.slice() });
-    // Look a little further for a second reading, then stop.
-    if (this.found.length === 1) this.limit = Math.min(this.t.budget, this.steps * 2 + 100);
-    return this.found.length > 1;
-  }
-
-  /** Add `g` at `pen` to `fits`, with its score, if the page still agrees with it painted. */
-  private tryFit(g: IndexedGlyph, i: number, pen: number, whole: number, fits: Fit[]): void {
-    const score = this.place(g, pen, whole, 'score');
-    if (score !== undefined) fits.push({ g, i, score: score as number });
+    this.found.push({ text, glyphs: this.path.slice() });
+    const { t } = this;
+    const second = findSecondReading({ path: this.path, choices: this.choices, snapshot: this.snapshot!, strip: this.s, h: t.resampling.h, x: t.x, space: t.space });
+    if (second) this.found.push(second);
+    return true;
   }
 
   /**
-   * Paint `g` at `pen` and check the page still agrees. `mode` 'score' returns its unexplained
-   * ink within an em (or undefined if it does not fit), so the candidates at a position can be
-   * tried best first; 'descend' continues the search from there and returns what that returns.
-   * Either way the drawn page and the final columns are restored.
+   * Add `g` (its image alone `img`, at `cell`) to `fits` with the stored ink it would leave
+   * unexplained within an em, estimated without painting it: most candidates that pass the quick
+   * tests are never tried, since the best one leads on.
    */
-  private place(g: IndexedGlyph, pen: number, whole: number, mode: 'score' | 'descend'): number | undefined | boolean {
+  private tryFit(g: IndexedGlyph, i: number, img: AloneImage, cell: AloneCell, next: number, whole: number, fits: Fit[]): void {
+    const m = g.mask;
+    if (whole + m.left < this.s.dx0 || whole + m.left + m.width > this.s.dx1) return;
+    fits.push({ g, i, score: this.s.unexplainedWith(next, whole + Math.ceil(this.t.index.fontSize), img, img.col + cell.col, img.row + cell.row) });
+  }
+
+  /**
+   * Paint `g` at `pen` and, if the page still agrees, continue the search from there: what that
+   * returns (true once the search is done), or false. The drawn page and the final columns are restored.
+   */
+  private place(g: IndexedGlyph, pen: number, whole: number): boolean {
     const m = g.mask;
     const left = whole + m.left;
     const right = left + m.width;
-    if (left < this.s.dx0 || right > this.s.dx1) return mode === 'score' ? undefined : false;
+    if (left < this.s.dx0 || right > this.s.dx1) return false;
     const top = this.t.y + this.t.baseline + m.top;
     const y0 = Math.max(0, top);
     const y1 = Math.min(this.d.height, top + m.height);
@@ -283,20 +294,12 @@ class ResampledSearch {
     blendGlyph(this.d, m, whole, this.t.y + this.t.baseline);
     this.s.touch(left, right);
     const savedFinal = this.outFinal;
-    // The score counts the stored ink left unexplained within an em of the pen, summed as the columns are checked.
     const { h } = this.t.resampling;
-    const scoreTo = whole + Math.ceil(this.t.index.fontSize);
-    let ink = this.advance(glyphCell(this.t.x + pen + g.advance).whole + this.minLeft, scoreTo);
-    let ok = ink >= 0;
+    let ok = this.advance(glyphCell(this.t.x + pen + g.advance).whole + this.minLeft);
     // Columns the glyph reaches past the final ones: no darker than the page.
-    let c = this.outFinal;
-    for (; ok && c < this.s.cHi && h.first[c]! < right; c++) {
-      ok = this.s.check(c, false);
-      if (h.first[c]! < scoreTo) ink += this.s.lastInk;
-    }
-    let result: number | undefined | boolean = ok;
-    if (mode === 'score') result = ok ? ink + this.s.unexplained(c, scoreTo) : undefined;
-    else if (mode === 'descend' && ok) {
+    for (let c = this.outFinal; ok && c < this.s.cHi && h.first[c]! < right; c++) ok = this.s.check(c, false);
+    let result = false;
+    if (ok) {
       this.path.push({ glyph: g, pen });
       result = this.search(pen + g.advance);
       this.path.pop();
@@ -307,20 +310,16 @@ class ResampledSearch {
     return result;
   }
 
-  /**
-   * Make final every stored column whose drawn columns all lie left of `drawnFinal`, checking
-   * each: -1 if one disagrees, else the unexplained ink of those starting left of drawn `inkTo`.
-   */
-  private advance(drawnFinal: number, inkTo = -Infinity): number {
+  /** Make final every stored column whose drawn columns all lie left of `drawnFinal`, checking each: false if one disagrees. */
+  private advance(drawnFinal: number): boolean {
     const { h } = this.t.resampling;
-    let ink = 0;
     while (this.outFinal < this.s.cHi && h.first[this.outFinal]! + h.count[this.outFinal]! <= drawnFinal) {
-      if (!this.s.check(this.outFinal, true)) return -1;
-      if (h.first[this.outFinal]! < inkTo) ink += this.s.lastInk;
+      if (!this.s.check(this.outFinal, true)) return false;
       this.outFinal++;
     }
-    return ink;
+    return true;
   }
+
 
   /** Full-width glyphs whose centre pixels match the page's at this pen cell (resampled-signatures.ts), or undefined to try them all. */
   private wideShortlist(phaseIndex: PhaseIndex, whole: number): readonly number[] | undefined {

@@ -145,21 +145,12 @@ export class ResampledStrip {
     const at = this.values(c) - this.oTop;
     const { page } = this.r;
     const tol = this.tolerance;
-    let ink = 0;
     for (let o = this.oTop; o < this.oBot; o++) {
       const d = this.cache[at + o]! - page.data[o * page.width + c]!;
-      if (d < -tol) return false;
-      if (d > 0 && this.exactRow[o - this.oTop]) {
-        if (final && d > tol) return false;
-        ink += d;
-      }
+      if (d < -tol || (final && d > tol && this.exactRow[o - this.oTop])) return false;
     }
-    this.lastInk = ink;
     return true;
   }
-
-  /** After a `check` that agreed: the stored ink of that column's exact rows the drawn page does not explain (as `unexplained` counts it). */
-  lastInk = 0;
 
   /** The horizontal pass of `resize` for column `c` over the strip's drawn rows, into `col`. */
   private resample(c: number): void {
@@ -171,13 +162,28 @@ export class ResampledStrip {
     return storedByte(verticalSum(this.r.v, o, this.col, -this.rTop, 1));
   }
 
-  /** Ink of the stored page the drawn page does not explain, in the exact rows of columns from `from` to drawn column `drawnTo`. */
-  unexplained(from: number, drawnTo: number): number {
+  /**
+   * The ink of the stored page's exact rows, in columns from `from` to drawn column `drawnTo`,
+   * the drawn page would leave unexplained were a glyph added whose image alone is `img`
+   * (resampled, its top left at stored `col`, `row`): its darkness taken from the drawn page's
+   * resampled values. An estimate (blending and rounding do not add up exactly) that orders
+   * candidates without painting them.
+   */
+  unexplainedWith(from: number, drawnTo: number, img: { readonly width: number; readonly height: number; readonly gray: Uint8Array }, col: number, row: number): number {
     const { page, h } = this.r;
+    const { oTop, oBot, exactRow, cache } = this;
     let sum = 0;
     for (let c = from; c < this.cHi && h.first[c]! < drawnTo; c++) {
-      const at = this.values(c) - this.oTop;
-      for (let o = this.oTop; o < this.oBot; o++) if (this.exactRow[o - this.oTop]) sum += Math.max(0, this.cache[at + o]! - page.data[o * page.width + c]!);
+      const at = this.values(c) - oTop;
+      const x = c - col;
+      const inside = x >= 0 && x < img.width;
+      for (let o = oTop; o < oBot; o++) {
+        if (!exactRow[o - oTop]) continue;
+        const y = o - row;
+        const own = inside && y >= 0 && y < img.height ? 255 - img.gray[y * img.width + x]! : 0;
+        const d = cache[at + o]! - own - page.data[o * page.width + c]!;
+        if (d > 0) sum += d;
+      }
     }
     return sum;
   }
