@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadExperimentData } from '../eval/forgetting/dated-conversations.js';
-import { runForgettingExperiment, type ForgettingResults } from '../eval/forgetting/experiment.js';
+import { runForgettingExperiment } from '../eval/forgetting/experiment.js';
+import type { ForgettingResults } from '../eval/forgetting/results.js';
 import { alignFitting, pageReference } from '../eval/forgetting/page-reference.js';
 import { keepMostRecent } from '../eval/forgetting/recency-truncation.js';
-import type { CheckpointRow } from '../eval/forgetting/report.js';
+import type { CheckpointRow } from '../eval/forgetting/report-rows.js';
 import { readPngInfo } from '../renderers/png.js';
 
 describe('page reference alignment', () => {

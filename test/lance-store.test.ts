@@ -5,7 +5,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { Binary, DataType, Field, Schema, Utf8 } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, StoreError } from '../src/errors.js';
-import { openLanceStore } from '../memory/store/lance-store.js';
+import { openLanceStore } from '../memory/store/lance-open.js';
 import { pageStateSchema, pagesSchema, SCHEMA_VERSION } from '../memory/store/schema.js';
 import { scopeFilter, sqlString } from '../memory/store/sql.js';
 import type { PageRow } from '../memory/store/store.js';

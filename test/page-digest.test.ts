@@ -6,7 +6,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { Field, Schema, Utf8 } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Memory } from '../memory/memory.js';
-import { openLanceStore } from '../memory/store/lance-store.js';
+import { openLanceStore } from '../memory/store/lance-open.js';
 import { pageStateSchema, pagesSchema, SCHEMA_VERSION } from '../memory/store/schema.js';
 import type { PageRow } from '../memory/store/store.js';
 import { CorruptPageError, InvalidInputError, StoreError } from '../src/errors.js';

@@ -1,4 +1,4 @@
-export { openLanceStore, type LanceStoreOptions } from './lance-store.js';
+export { openLanceStore, type LanceStoreOptions } from './lance-open.js';
 export { scopeFilter, sqlString } from './sql.js';
 export { SCHEMA_VERSION } from './schema.js';
 export type * from './store.js';
