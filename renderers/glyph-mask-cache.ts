@@ -9,11 +9,12 @@
  * Location: `OPTICMEM_CACHE_DIR`, else `opticmem-glyph-cache` in the system's temp folder;
  * `OPTICMEM_CACHE_DIR=off` turns it off.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import type { GlyphMask } from './glyph-atlas.js';
 
 const FORMAT = 'opticmem-glyph-masks-1';
@@ -110,7 +111,8 @@ export function writeMaskCache(file: string | undefined, masks: readonly (readon
       }
     }
     mkdirSync(join(file, '..'), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
+    // Unique per writer: the reader's worker threads share a process id and may write the same file at once.
+    const tmp = `${file}.${process.pid}.${threadId}.${randomBytes(4).toString('hex')}.tmp`;
     writeFileSync(tmp, buf);
     renameSync(tmp, file);
   } catch {
