@@ -326,7 +326,8 @@ class ResampledSearch {
     const { t } = this;
     // No full-width glyph loaded (a page with no CJK so far): nothing to look up.
     if (phaseIndex.wideGroups.length === 0) return NONE;
-    return t.signatures!.shortlist(phaseIndex, phaseIndex.all, whole, t.y + t.baseline, t.index.fontSize, t.resampling.page);
+    const count = t.excludeRare ? phaseIndex.rareStart() : phaseIndex.all.length;
+    return t.signatures!.shortlist(phaseIndex, phaseIndex.all, count, whole, t.y + t.baseline, t.index.fontSize, t.resampling.page);
   }
 
   /** The glyph's mask is nowhere darker than the drawn page can be there (darknessBound). */

@@ -7,8 +7,7 @@
  * pattern (as resampled-glyphs.ts caches images), and a page position looks its four up.
  */
 import type { GlyphMask } from '../../../renderers/glyph-atlas.js';
-import { horizontalColumn, storedByte, verticalSum, type AxisWeights } from '../onnx/resize-kernel.js';
-import { paperUnder, tapRange } from './resampled-glyphs.js';
+import { storedByte, verticalSum, type AxisWeights } from '../onnx/resize-kernel.js';
 import type { IndexedGlyph } from './glyph-index.js';
 import type { ResamplingPattern } from './resampling-pattern.js';
 
@@ -37,8 +36,11 @@ export class CenterSignatures {
    * full-width glyphs whose four centre pixels, with the pen at drawn (`whole`, `baseline`) and
    * an em of `em` px, equal the stored page's there; undefined where no look-up can be made
    * (a resampling with no short repeating pattern, or an em too small for the four pixels).
+   * Only the first `count` glyphs are wanted (a line searched without the rare tier): the table
+   * is not extended past them, since keying tens of thousands of rare glyphs at every place of
+   * the pattern costs seconds, and the indices past `count` it already holds are left out.
    */
-  shortlist(owner: object, glyphs: readonly IndexedGlyph[], whole: number, baseline: number, em: number, page: { readonly width: number; readonly data: Uint8Array }): readonly number[] | undefined {
+  shortlist(owner: object, glyphs: readonly IndexedGlyph[], count: number, whole: number, baseline: number, em: number, page: { readonly width: number; readonly data: Uint8Array }): readonly number[] | undefined {
     const place = this.pattern.place(whole, baseline);
     if (!place) return undefined;
     const { cell, col, row } = place;
@@ -56,20 +58,21 @@ export class CenterSignatures {
     const pixels = table.spot.map(([o, c]) => [o + row, c + col] as const);
     if (pixels.some(([o, c]) => o < 0 || c < 0 || o >= this.v.first.length || c >= this.h.first.length)) return undefined;
     // Glyphs loaded since the table was made (a later tier) are added to it.
-    if (table.done < glyphs.length) {
-      const region = this.tapRegion(pixels);
-      for (let i = table.done; i < glyphs.length; i++) {
+    const wanted = Math.min(count, glyphs.length);
+    if (table.done < wanted) {
+      for (let i = table.done; i < wanted; i++) {
         const g = glyphs[i]!;
         if (g.advance < em * 0.9) continue;
         const m = g.mask;
-        const k = keyOf(this.values(m, whole + m.left, baseline + m.top, pixels, region));
+        const k = keyOf(this.values(m, whole + m.left, baseline + m.top, pixels));
         const list = table.byKey.get(k);
         if (list) list.push(i);
         else table.byKey.set(k, [i]);
       }
     }
-    table.done = glyphs.length;
-    return table.byKey.get(keyOf(pixels.map(([o, c]) => page.data[o * page.width + c]!))) ?? [];
+    table.done = Math.max(table.done, wanted);
+    const found = table.byKey.get(keyOf(pixels.map(([o, c]) => page.data[o * page.width + c]!))) ?? [];
+    return table.done > wanted ? found.filter((i) => i < wanted) : found;
   }
 
   /**
@@ -101,33 +104,38 @@ export class CenterSignatures {
     return undefined;
   }
 
-  /** The drawn pixels [x0, x1) x [y0, y1) the taps of `pixels` (row, column) read: the same for every glyph. */
-  private tapRegion(pixels: SignatureSpot): [number, number, number, number] {
+  /**
+   * Stored pixels `pixels` (row, column) of mask `m` alone on white paper, its left column at
+   * drawn `left` and top row at `top`: `resize`'s two passes for just those pixels, in its order
+   * of operations, reading the mask in place (no paper is laid out: thousands of glyphs are keyed
+   * at each place of the pattern).
+   */
+  private values(m: GlyphMask, left: number, top: number, pixels: SignatureSpot): number[] {
     const { h, v } = this;
-    let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
-    for (const [o, c] of pixels) {
-      const [a, b] = tapRange(h, c, c + 1);
-      const [r, s] = tapRange(v, o, o + 1);
-      [x0, x1, y0, y1] = [Math.min(x0, a), Math.max(x1, b), Math.min(y0, r), Math.max(y1, s)];
-    }
-    return [x0, x1, y0, y1];
-  }
-
-  /** Stored pixels `pixels` (row, column) of mask `m` alone, its left column at drawn `left` and top row at `top`; `region` their tapRegion. */
-  private values(m: GlyphMask, left: number, top: number, pixels: SignatureSpot, region: readonly [number, number, number, number]): number[] {
-    const { h, v } = this;
-    const paper = paperUnder(m, left, top, ...region);
-    const sums = this.sums.length >= paper.height ? this.sums : (this.sums = new Float64Array(paper.height));
+    const rows = this.rows;
     return pixels.map(([o, c]) => {
-      // Only the rows the vertical taps of `o` read.
-      const r = v.first[o]! - paper.y;
-      horizontalColumn(h, c, paper.data, r * paper.width - paper.x, paper.width, v.count[o]!, sums, r);
-      return storedByte(verticalSum(v, o, sums, -paper.y, 1));
+      const hb = c * h.taps;
+      const hf = h.first[c]!;
+      const hn = h.count[c]!;
+      const vn = v.count[o]!;
+      for (let i = 0; i < vn; i++) {
+        const my = v.first[o]! + i - top;
+        const inRow = my >= 0 && my < m.height;
+        let acc = 0;
+        for (let k = 0; k < hn; k++) {
+          const mx = hf + k - left;
+          acc += h.weights[hb + k]! * (inRow && mx >= 0 && mx < m.width ? m.gray[my * m.width + mx]! : 255);
+        }
+        rows[i] = Math.fround(acc);
+      }
+      return storedByte(verticalSum(v, o, rows, -v.first[o]!, 1));
     });
   }
 
-  private sums = new Float64Array(64);
+  /** One column's horizontal results over the rows a vertical tap set reads. */
+  private readonly rows = new Float64Array(64);
 }
+
 
 /** The values of up to four pixels as one key. */
 export function keyOf(values: readonly number[]): number {
