@@ -8,7 +8,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { EncodedPage } from '../src/codec/codec.js';
 import { OpticMemError } from '../src/errors.js';
-import { startWorker } from '../src/internal/worker-start.js';
+import { startWorker, stopWorker } from '../src/internal/worker-start.js';
 import type { RenderTurn } from '../renderers/text-layout.js';
 import type { EncodeReply, EncodeRequest } from './encode-worker.js';
 
@@ -31,11 +31,7 @@ export class EncodeThread {
     const worker = this.#worker;
     this.#worker = undefined;
     if (!worker) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.ref(); // held until it has closed its reader and exited
-    worker.postMessage('close');
-    await Promise.race([exited, new Promise<void>((resolve) => setTimeout(resolve, 5_000))]);
-    await worker.terminate();
+    await stopWorker(worker, 5_000);
   }
 
   #start(): Worker {

@@ -14,7 +14,7 @@ import { axisWeights, type AxisWeights, type GrayImage } from '../onnx/gray-imag
 import { GlyphIndex } from './glyph-index.js';
 import { readLine, type LineReading } from './line-reader.js';
 import { readResampledLine, type ResampledLineReading, type Resampling } from './resampled-line-reader.js';
-import { drawnGeometry, type DrawnGeometry } from './resampled-geometry.js';
+import { drawnGeometry, readableBox, type DrawnGeometry } from './resampled-geometry.js';
 import { AloneGlyphs, darknessBound } from './resampled-glyphs.js';
 import { CenterSignatures } from './resampled-signatures.js';
 import { ResamplingPattern } from './resampling-pattern.js';
@@ -141,11 +141,10 @@ export class PageReader {
    * from at this size comes back with confidence 0.5.
    */
   private readResampled(page: GrayImage, geometry: PageGeometry): { lines: (ReadLineResult | undefined)[]; drawn: GrayImage } {
-    const { lines, drawn } = this.readResampledPart(page, geometry, {});
-    return { lines, drawn };
+    return this.readResampledPart(page, geometry, {});
   }
 
-  /** Read some lines of a resampled page (`part`), as readResampled reads them all. */
+  /** Read some lines of a resampled page (`part`), as readResampled reads them all; the drawn page stays here (it is not for another thread). */
   readPart(page: GrayImage, geometry: PageGeometry, part: PagePart): PartReading {
     const { lines, glyphs } = this.readResampledPart(page, geometry, part);
     return { lines, glyphs };
@@ -163,7 +162,7 @@ export class PageReader {
     // (or a noisy page's noise) for lines that found no exact reading.
     const noise = Math.min(paperNoise(page, geometry), this.options.tolerance);
     const { alone, signatures } = this.lookupsFor(h, v, plan);
-    const readable = (i: number) => plan.lines[i] !== undefined && plan.lines[i]!.fontSize > 0 && plan.lines[i]!.width > 0;
+    const readable = (i: number) => readableBox(plan.lines[i]);
     for (const { line, glyphs: placed } of part.known ?? []) if (readable(line)) this.paintPlaced(drawn, plan.lines[line]!, plan.lineHeight, placed);
     const context = new Set((part.context ?? []).filter(readable));
     let pending = [...context, ...(part.lines ?? plan.lines.map((_, i) => i)).filter((i) => readable(i) && !context.has(i))].sort((a, b) => a - b);

@@ -8,10 +8,10 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { PageGeometry } from '../../../renderers/page.js';
-import { startWorker } from '../../internal/worker-start.js';
+import { startWorker, stopWorker } from '../../internal/worker-start.js';
 import type { GrayImage } from '../onnx/gray-image.js';
 import type { PagePart, PartReading, ReadLineResult } from './page-reader.js';
-import { drawnGeometry } from './resampled-geometry.js';
+import { drawnGeometry, readableBox } from './resampled-geometry.js';
 import type { ReadPartReply, ReadPartRequest } from './reader-worker.js';
 
 interface Waiter {
@@ -42,7 +42,7 @@ export class ReaderThreads {
     const plan = drawnGeometry(geometry);
     const results: (ReadLineResult | undefined)[] = geometry.lines.map(() => undefined);
     if (!plan) return results;
-    const lines = plan.lines.map((_, i) => i).filter((i) => plan.lines[i]!.fontSize > 0 && plan.lines[i]!.width > 0);
+    const lines = plan.lines.map((_, i) => i).filter((i) => readableBox(plan.lines[i]));
     const runs = splitByWidth(lines, (i) => plan.lines[i]!.width, this.threads);
     const parts = await Promise.all(runs.map((run, k) => this.#call(k, page, geometry, { lines: run, context: run[0]! > 0 ? [run[0]! - 1] : [] })));
     const glyphs = geometry.lines.map(() => undefined as PartReading['glyphs'][number]);
@@ -64,19 +64,9 @@ export class ReaderThreads {
   /** Stop every worker; a later read starts them again. */
   async close(): Promise<void> {
     this.#closed = true;
-    const slots = this.#slots.splice(0, this.#slots.length, ...this.#slots.map(() => undefined));
-    await Promise.all(
-      slots.map(async (slot) => {
-        if (!slot) return;
-        const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
-        slot.worker.ref(); // held until it has exited: an idle worker alone would let the process end mid-close
-        slot.worker.postMessage('close');
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)))]);
-        clearTimeout(timer);
-        await slot.worker.terminate();
-      }),
-    );
+    const slots = [...this.#slots];
+    this.#slots.fill(undefined);
+    await Promise.all(slots.map((slot) => slot && stopWorker(slot.worker, 2_000)));
     this.#closed = false;
   }
 
@@ -126,7 +116,7 @@ export function splitByWidth(items: readonly number[], size: (item: number) => n
   for (const item of items) {
     run.push(item);
     sum += size(item);
-    // Close a run once it holds its share of what is left.
+    // Close a run once the runs so far hold their shares of the total.
     if (runs.length < n - 1 && sum >= (total * (runs.length + 1)) / n) {
       runs.push(run);
       run = [];

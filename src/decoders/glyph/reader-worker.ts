@@ -19,7 +19,8 @@ export interface ReadPartRequest {
 export type ReadPartReply = { readonly id: number; readonly reading: PartReading } | { readonly id: number; readonly error: string };
 
 const port = parentPort!;
-const readers = new Map<number | undefined, Promise<PageReader>>();
+/** One reader: a worker belongs to one ReaderThreads, whose tolerance every request carries. */
+let reader: Promise<PageReader> | undefined;
 
 port.on('message', (message: ReadPartRequest | 'close') => {
   if (message === 'close') {
@@ -28,9 +29,7 @@ port.on('message', (message: ReadPartRequest | 'close') => {
   }
   void (async () => {
     try {
-      const key = message.tolerance;
-      let reader = readers.get(key);
-      if (!reader) readers.set(key, (reader = PageReader.create(key === undefined ? {} : { tolerance: key })));
+      reader ??= PageReader.create(message.tolerance === undefined ? {} : { tolerance: message.tolerance });
       const reading = (await reader).readPart(message.page, message.geometry, message.part);
       port.postMessage({ id: message.id, reading } satisfies ReadPartReply);
     } catch (error) {

@@ -23,6 +23,11 @@ export function resampledSize(drawn: { width: number; height: number }, canvas: 
   return { factor, width: Math.max(1, Math.round(drawn.width * factor)), height: Math.max(1, Math.round(drawn.height * factor)) };
 }
 
+/** Whether a drawn line box can be searched (it has a size and a width). */
+export function readableBox(box: LineBox | undefined): box is LineBox {
+  return box !== undefined && box.fontSize > 0 && box.width > 0;
+}
+
 /** Undefined for a page resampled more than once (its pixels are not one resize of a drawing) or without a drawn size. */
 export function drawnGeometry(geometry: PageGeometry): DrawnGeometry | undefined {
   const r = geometry.resampled;
